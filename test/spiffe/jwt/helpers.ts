@@ -2,9 +2,11 @@
  * Token and key fixtures for the JWT-SVID tests. Tokens are built by hand with
  * node:crypto so hostile headers and payloads can be anything at all.
  */
+import assert from 'node:assert/strict';
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { Bundle } from '../../../src/spiffe/bundle.js';
 import { BundleSet } from '../../../src/spiffe/bundle-set.js';
+import { JwtSvidError } from '../../../src/spiffe/jwt/index.js';
 
 export const TD = 'example.org';
 export const OTHER_TD = 'other.example';
@@ -91,4 +93,25 @@ export function claims(overrides: Record<string, unknown> = {}): Record<string, 
 export function token(alg: Alg = 'ES256', options: { header?: Record<string, unknown>; claims?: Record<string, unknown> } = {}): string {
   const { kid, pair } = KEY_FOR[alg];
   return signWith(alg, pair.privateKey, { alg, kid, typ: 'JWT', ...options.header }, claims(options.claims));
+}
+
+/**
+ * Asserts that `run` throws a JwtSvidError with `code`, and that the message
+ * holds neither the token nor any of its segments (a bearer secret).
+ */
+export function assertRejects(run: () => unknown, code: string, token?: string): void {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown instanceof JwtSvidError, `expected JwtSvidError ${code}, got ${thrown === undefined ? 'no error' : String(thrown)}`);
+  assert.equal(thrown.code, code, thrown.message);
+  assert.ok(thrown.message.startsWith('jwtsvid: '), thrown.message);
+  if (token !== undefined) {
+    for (const piece of [token, ...token.split('.')]) {
+      if (piece.length >= 8) assert.ok(!thrown.message.includes(piece), `error message leaks the token: ${thrown.message}`);
+    }
+  }
 }
