@@ -1,0 +1,35 @@
+/**
+ * Host (`:authority`) canonical form, applied to requests and to policy
+ * `hosts` alike: lower case (RFC 4343), trailing dots removed, and the
+ * default ports 80 and 443 dropped. Any other port stays, as in Istio:
+ * `example.com` does not match `example.com:8080`.
+ */
+export function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  let port = '';
+  if (h.startsWith('[')) {
+    const close = h.indexOf(']');
+    if (close !== -1 && h.charCodeAt(close + 1) === 0x3a) {
+      port = h.slice(close + 2);
+      h = h.slice(0, close + 1);
+    }
+  } else {
+    const colon = h.indexOf(':');
+    if (colon !== -1 && colon === h.lastIndexOf(':')) {
+      port = h.slice(colon + 1);
+      h = h.slice(0, colon);
+    }
+  }
+  while (h.endsWith('.')) h = h.slice(0, -1);
+  if (port === '' || port === '80' || port === '443') return h;
+  return `${h}:${port}`;
+}
+
+/** A host in a policy may hold wildcards (`*.example.com`, `example.com:*`); only the fixed part is canonicalized. */
+export function normalizeHostPattern(pattern: string): string {
+  if (pattern === '*') return pattern;
+  if (pattern.startsWith('*')) return `*${normalizeHost(pattern.slice(1))}`;
+  if (pattern.endsWith(':*')) return `${normalizeHost(pattern.slice(0, -2))}:*`;
+  if (pattern.endsWith('*')) return pattern.toLowerCase();
+  return normalizeHost(pattern);
+}
