@@ -38,11 +38,11 @@ export interface PolicyDocument {
 /** Parses multi-document YAML; syntax errors become issues with their line. Empty documents are skipped but counted. */
 export function parseYamlDocuments(source: PolicySource, issues: PolicyIssue[]): PolicyDocument[] {
   const out: PolicyDocument[] = [];
-  parseAllDocuments(source.text, { prettyErrors: false }).forEach((doc, i) => {
+  parseAllDocuments(source.text).forEach((doc, i) => {
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const line = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
-        issues.push({ code: 'ERR_POLICY_YAML_SYNTAX', file: source.file, document: i, path: '', message: `invalid YAML${line}: ${e.message.split('\n')[0]}` });
+        issues.push({ code: 'ERR_POLICY_YAML_SYNTAX', file: source.file, document: i, path: '', message: `invalid YAML${line}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
       }
       return;
     }
