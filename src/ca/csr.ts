@@ -1,0 +1,90 @@
+/**
+ * PKCS#10 certificate requests (RFC 2986): parsed with our DER reader, the
+ * self-signature checked, the key checked against what we accept. Only the
+ * public key is taken from a request; the identity always comes from the
+ * caller (as SPIRE does), never from the request's subject or attributes.
+ */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { CaError } from './ca-error.js';
+import { children, oidToString, readWhole, type Tlv } from './der-reader.js';
+import { classifyKey, type KeyFamily } from './key-type.js';
+import { decodePemBlocks, looksLikePem } from '../spiffe/pem.js';
+
+export const MAX_CSR_BYTES = 64 * 1024;
+
+const SIGNATURE_ALGORITHMS: Readonly<Record<string, { family: KeyFamily; hash: string }>> = {
+  '1.2.840.10045.4.3.2': { family: 'ec', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { family: 'ec', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { family: 'ec', hash: 'sha512' },
+  '1.2.840.113549.1.1.11': { family: 'rsa', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { family: 'rsa', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { family: 'rsa', hash: 'sha512' },
+};
+
+/** The DER of a CSR given as PEM (`CERTIFICATE REQUEST`) or DER. */
+function csrDer(csr: string | Uint8Array): Buffer {
+  const size = typeof csr === 'string' ? Buffer.byteLength(csr) : csr.byteLength;
+  if (size > MAX_CSR_BYTES) throw new CaError('ERR_CA_MALFORMED_CSR', `CSR is ${size} bytes; at most ${MAX_CSR_BYTES} are accepted`);
+  if (typeof csr === 'string' || looksLikePem(csr)) {
+    const text = typeof csr === 'string' ? csr : Buffer.from(csr).toString('latin1');
+    let blocks;
+    try {
+      blocks = decodePemBlocks(text);
+    } catch (err) {
+      throw new CaError('ERR_CA_MALFORMED_CSR', (err as Error).message);
+    }
+    const requests = blocks.filter((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST');
+    if (requests.length !== 1) throw new CaError('ERR_CA_MALFORMED_CSR', `expected exactly one CERTIFICATE REQUEST PEM block, found ${requests.length}`);
+    return requests[0]!.der;
+  }
+  return Buffer.from(csr);
+}
+
+function expect(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new CaError('ERR_CA_MALFORMED_CSR', `malformed CSR: ${what}`);
+}
+
+/** Parses a CSR, checks its key and its signature, and returns its public key. */
+export function publicKeyFromCsr(csr: string | Uint8Array): KeyObject {
+  const der = csrDer(csr);
+  let info: Tlv, algorithmOid: string, signature: Buffer, spki: Tlv;
+  try {
+    const top = children(readWhole(der, 0x30));
+    expect(top.length === 3, 'expected certificationRequestInfo, signatureAlgorithm and signature');
+    const [cri, sigAlg, sigBits] = top as [Tlv, Tlv, Tlv];
+    expect(cri.tag === 0x30 && sigAlg.tag === 0x30 && sigBits.tag === 0x03, 'unexpected structure');
+    const criParts = children(cri);
+    expect(criParts.length === 4, 'certificationRequestInfo needs version, subject, key and attributes');
+    const [version, subject, key, attributes] = criParts as [Tlv, Tlv, Tlv, Tlv];
+    expect(version.tag === 0x02 && version.content.length === 1 && version.content[0] === 0, 'version must be 0 (v1)');
+    expect(subject.tag === 0x30 && key.tag === 0x30 && attributes.tag === 0xa0, 'unexpected certificationRequestInfo fields');
+    const algParts = children(sigAlg);
+    expect(algParts.length >= 1 && algParts[0]!.tag === 0x06, 'signatureAlgorithm has no OID');
+    expect(sigBits.content.length > 1 && sigBits.content[0] === 0, 'signature is not a whole-byte BIT STRING');
+    info = cri;
+    spki = key;
+    algorithmOid = oidToString(algParts[0]!.content);
+    signature = sigBits.content.subarray(1);
+  } catch (err) {
+    if (err instanceof CaError) throw err;
+    throw new CaError('ERR_CA_MALFORMED_CSR', `malformed CSR: ${(err as Error).message}`);
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
+  } catch {
+    throw new CaError('ERR_CA_UNSUPPORTED_KEY', 'the CSR public key is not a key node:crypto can read');
+  }
+  const { family } = classifyKey(publicKey, 'the CSR public key');
+  const algorithm = SIGNATURE_ALGORITHMS[algorithmOid];
+  if (algorithm === undefined) throw new CaError('ERR_CA_CSR_UNSUPPORTED_ALGORITHM', `CSR signature algorithm ${algorithmOid} is not accepted; use ECDSA or PKCS#1 v1.5 RSA with SHA-256/384/512`);
+  if (algorithm.family !== family) throw new CaError('ERR_CA_CSR_UNSUPPORTED_ALGORITHM', `CSR signature algorithm ${algorithmOid} does not fit its ${family.toUpperCase()} key`);
+  let valid = false;
+  try {
+    valid = verify(algorithm.hash, info.raw, publicKey, signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new CaError('ERR_CA_CSR_BAD_SIGNATURE', 'the CSR signature does not verify with its own public key');
+  return publicKey;
+}
