@@ -87,9 +87,13 @@ class PathSearch {
     for (const root of this.anchors.issuersOf(child.issuer)) {
       if (this.#tryLink(path, child, root, 'root')) return [...path, root];
     }
-    if (path.length + 1 >= MAX_PATH_LENGTH) return undefined;
+    if (path.length + 1 >= MAX_PATH_LENGTH) {
+      this.firstError ??= new X509SvidError('ERR_X509_SVID_CHAIN_TOO_LONG', `could not verify leaf certificate: no path of at most ${MAX_PATH_LENGTH} certificates reaches a root`);
+      return undefined;
+    }
     for (const candidate of this.intermediates) {
-      if (!candidate.subject.equals(child.issuer) || path.includes(candidate)) continue;
+      // A certificate appears at most once in a path, however often it was presented.
+      if (!candidate.subject.equals(child.issuer) || path.some((c) => c.der.equals(candidate.der))) continue;
       if (!this.#tryLink(path, child, candidate, 'intermediate')) continue;
       const found = this.#extend([...path, candidate]);
       if (found !== undefined) return found;

@@ -185,11 +185,24 @@ test('case 67: a loop of intermediates is bounded and rejected', async () => {
   assertX509Code(() => verifyX509Svid([svid.der, aUnderB.der, bUnderA.der], bundle), 'ERR_X509_SVID_UNTRUSTED');
 });
 
+test('case 67: a self-issued CA presented many times is tried once per path position, within bounds', async () => {
+  const stranger = await createTestCa('example.org', { subject: 'CN=self issued' });
+  const svid = await stranger.issue(id);
+  assertX509Code(() => verifyX509Svid([svid.der, ...Array(15).fill(stranger.der)], bundle), 'ERR_X509_SVID_UNTRUSTED');
+});
+
 test('a chain longer than the path limit is rejected', async () => {
   let issuer = ca;
   for (let i = 0; i < 8; i++) issuer = await issuer.childCa();
   const svid = await issuer.issue(id);
-  assertX509Code(() => verifyX509Svid(svid.chain, bundle), 'ERR_X509_SVID_UNTRUSTED');
+  assertX509Code(() => verifyX509Svid(svid.chain, bundle), 'ERR_X509_SVID_CHAIN_TOO_LONG');
+  // Six intermediates (eight certificates with leaf and root) is the longest accepted path.
+  const six = await (async () => {
+    let at = ca;
+    for (let i = 0; i < 6; i++) at = await at.childCa();
+    return at.issue(id);
+  })();
+  assert.equal(verifyX509Svid(six.chain, bundle).chain.length, 8);
 });
 
 test('more presented certificates than the cap are refused before parsing', async () => {
