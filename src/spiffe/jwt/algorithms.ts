@@ -43,7 +43,7 @@ export function lookupAlgorithm(alg: unknown): JwsAlgorithm | undefined {
   return typeof alg === 'string' ? TABLE.get(alg) : undefined;
 }
 
-export const ALLOWED_ALGORITHMS: readonly JwtSvidAlgorithmName[] = Object.freeze([...TABLE.keys()] as JwtSvidAlgorithmName[]);
+export const JWT_SVID_ALGORITHMS: readonly JwtSvidAlgorithmName[] = Object.freeze([...TABLE.keys()] as JwtSvidAlgorithmName[]);
 
 /** What matters about a key for algorithm binding, read once per KeyObject. */
 interface KeyShape {

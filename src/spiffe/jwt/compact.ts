@@ -7,7 +7,7 @@ import { isBase64Url } from './base64url.js';
 import { JwtSvidError } from './jwt-svid-error.js';
 
 /** Far above any real JWT-SVID (SPIRE's are well under 1 KiB), far below harm. */
-export const MAX_TOKEN_LENGTH = 16 * 1024;
+export const MAX_JWT_SVID_LENGTH = 16 * 1024;
 
 export interface CompactParts {
   readonly header: string;
@@ -19,8 +19,8 @@ export interface CompactParts {
 
 export function splitCompact(token: unknown): CompactParts {
   if (typeof token !== 'string') throw new JwtSvidError('ERR_JWT_SVID_MALFORMED', 'token must be a string');
-  if (token.length > MAX_TOKEN_LENGTH) {
-    throw new JwtSvidError('ERR_JWT_SVID_TOO_LARGE', `token is ${token.length} characters; at most ${MAX_TOKEN_LENGTH} are accepted`);
+  if (token.length > MAX_JWT_SVID_LENGTH) {
+    throw new JwtSvidError('ERR_JWT_SVID_TOO_LARGE', `token is ${token.length} characters; at most ${MAX_JWT_SVID_LENGTH} are accepted`);
   }
   const first = token.indexOf('.');
   const second = first === -1 ? -1 : token.indexOf('.', first + 1);

@@ -15,7 +15,7 @@ import { JwtSvidError, quote } from './jwt-svid-error.js';
 import { verifySignature } from './signature.js';
 
 /** Most keys tried for a token without `kid`; SPIRE keeps about three (prepared, active, old). */
-export const MAX_KEYS_TRIED_WITHOUT_KID = 8;
+export const JWT_SVID_MAX_KEYS_TRIED_WITHOUT_KID = 8;
 
 export function verifyWithTrustBundle(
   source: JwtBundleSource,
@@ -45,8 +45,8 @@ export function verifyWithTrustBundle(
   if (candidates.length === 0) {
     throw new JwtSvidError('ERR_JWT_SVID_NO_MATCHING_KEY', `token has no key ID and trust domain ${quote(id.trustDomain.name)} has no JWT authority for ${header.alg.name}`);
   }
-  if (candidates.length > MAX_KEYS_TRIED_WITHOUT_KID) {
-    throw new JwtSvidError('ERR_JWT_SVID_NO_MATCHING_KEY', `token has no key ID and ${candidates.length} JWT authorities could match; a key ID is required above ${MAX_KEYS_TRIED_WITHOUT_KID}`);
+  if (candidates.length > JWT_SVID_MAX_KEYS_TRIED_WITHOUT_KID) {
+    throw new JwtSvidError('ERR_JWT_SVID_NO_MATCHING_KEY', `token has no key ID and ${candidates.length} JWT authorities could match; a key ID is required above ${JWT_SVID_MAX_KEYS_TRIED_WITHOUT_KID}`);
   }
   for (const key of candidates) {
     if (verifySignature(header.alg, key, data, signature)) return;

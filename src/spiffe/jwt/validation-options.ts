@@ -23,8 +23,8 @@ export interface JwtSvidValidationOptions {
   readonly hint?: string;
 }
 
-export const DEFAULT_LEEWAY_SECONDS = 30;
-export const MAX_LEEWAY_SECONDS = 300;
+export const JWT_SVID_DEFAULT_LEEWAY_SECONDS = 30;
+export const JWT_SVID_MAX_LEEWAY_SECONDS = 300;
 
 export interface ValidationTime {
   /** Seconds since the epoch, fractional. */
@@ -33,16 +33,16 @@ export interface ValidationTime {
 }
 
 export function resolveTime(options: JwtSvidValidationOptions | undefined): ValidationTime {
-  if (options === undefined) return { now: Date.now() / 1000, leeway: DEFAULT_LEEWAY_SECONDS };
+  if (options === undefined) return { now: Date.now() / 1000, leeway: JWT_SVID_DEFAULT_LEEWAY_SECONDS };
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const { now, leeway = DEFAULT_LEEWAY_SECONDS } = options;
+  const { now, leeway = JWT_SVID_DEFAULT_LEEWAY_SECONDS } = options;
   let nowMs = Date.now();
   if (now !== undefined) {
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('"now" must be a valid Date');
     nowMs = now.getTime();
   }
   if (typeof leeway !== 'number' || Number.isNaN(leeway)) throw new TypeError('"leeway" must be a number of seconds');
-  if (leeway < 0 || leeway > MAX_LEEWAY_SECONDS) throw new RangeError(`"leeway" must be between 0 and ${MAX_LEEWAY_SECONDS} seconds`);
+  if (leeway < 0 || leeway > JWT_SVID_MAX_LEEWAY_SECONDS) throw new RangeError(`"leeway" must be between 0 and ${JWT_SVID_MAX_LEEWAY_SECONDS} seconds`);
   return { now: nowMs / 1000, leeway };
 }
 

@@ -5,7 +5,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { Bundle } from '../../../src/spiffe/bundle.js';
 import { BundleSet } from '../../../src/spiffe/bundle-set.js';
 import type { JwtBundleSource } from '../../../src/spiffe/sources.js';
-import { JwtSvid, MAX_KEYS_TRIED_WITHOUT_KID, MAX_TOKEN_LENGTH } from '../../../src/spiffe/jwt/index.js';
+import { JwtSvid, JWT_SVID_MAX_KEYS_TRIED_WITHOUT_KID, MAX_JWT_SVID_LENGTH } from '../../../src/spiffe/jwt/index.js';
 import { AUD, NOW, NOW_DATE, TD, assertRejects, b64url, bundle, claims, keys, otherBundle, signWith, token } from './helpers.js';
 
 const at = { now: NOW_DATE };
@@ -29,9 +29,9 @@ test('case 35: a JWE (five parts) is refused', () => {
 });
 
 test('case 34: an oversized token is refused before splitting', () => {
-  const big = token('ES256', { claims: { pad: 'x'.repeat(MAX_TOKEN_LENGTH) } });
+  const big = token('ES256', { claims: { pad: 'x'.repeat(MAX_JWT_SVID_LENGTH) } });
   assertRejects(validate(big), 'ERR_JWT_SVID_TOO_LARGE', big);
-  assertRejects(validate('.'.repeat(MAX_TOKEN_LENGTH + 1)), 'ERR_JWT_SVID_TOO_LARGE');
+  assertRejects(validate('.'.repeat(MAX_JWT_SVID_LENGTH + 1)), 'ERR_JWT_SVID_TOO_LARGE');
   assertRejects(validate('A'.repeat(10_000_000)), 'ERR_JWT_SVID_TOO_LARGE');
 });
 
@@ -181,7 +181,7 @@ test('without kid: no key of the right type, or too many candidates, is refused'
   const t = es256(claims(), { alg: 'ES256' });
   assertRejects(validate(t, rsaOnly), 'ERR_JWT_SVID_NO_MATCHING_KEY', t);
   const crowd = new Bundle(TD, {
-    jwtAuthorities: Array.from({ length: MAX_KEYS_TRIED_WITHOUT_KID + 1 }, (_, i) => ({
+    jwtAuthorities: Array.from({ length: JWT_SVID_MAX_KEYS_TRIED_WITHOUT_KID + 1 }, (_, i) => ({
       keyId: `k${i}`,
       publicKey: i === 0 ? keys.p256.publicKey : generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
     })),
