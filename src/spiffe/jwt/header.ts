@@ -35,7 +35,9 @@ export function parseHeader(segment: string): JwtSvidHeader {
   if (segment.length <= CACHEABLE_LENGTH) {
     // First-in, first-out: a flood of distinct headers only churns the cache.
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(segment, header);
+    // `segment` is a slice of the token, and V8 slices keep their parent alive:
+    // cache a copy so no bearer token outlives its request inside the cache.
+    cache.set(Buffer.from(segment, 'latin1').toString('latin1'), header);
   }
   return header;
 }
