@@ -54,7 +54,7 @@ export class ParsedCertificate {
     this.serialNumber = der.subarray(serial.contentStart, serial.end);
     const innerAlg = tbs.expect(TAG.SEQUENCE, 'signature');
     // RFC 5280 §4.1.1.2: the signed algorithm must equal the outer one, byte for byte.
-    if (!der.subarray(innerAlg.start, innerAlg.end).equals(der.subarray(outerAlg.start, outerAlg.end))) {
+    if (der.compare(der, outerAlg.start, outerAlg.end, innerAlg.start, innerAlg.end) !== 0) {
       throw malformed('signature algorithm differs inside and outside tbsCertificate');
     }
     const issuer = tbs.expect(TAG.SEQUENCE, 'issuer');

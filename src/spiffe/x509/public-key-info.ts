@@ -19,8 +19,9 @@ CURVES[OID.p521] = 'P-521';
 export function readPublicKeyKind(buf: Buffer, spki: DerElement): PublicKeyKind {
   const seq = DerReader.inside(buf, spki);
   const alg = seq.enter(TAG.SEQUENCE, 'SubjectPublicKeyInfo algorithm');
-  const bits = decodeOctetAlignedBits(buf, seq.expect(TAG.BIT_STRING, 'subjectPublicKey'), 'subjectPublicKey');
+  const bitsEl = seq.expect(TAG.BIT_STRING, 'subjectPublicKey');
   seq.finish('SubjectPublicKeyInfo');
+  if (bitsEl.end === bitsEl.contentStart || buf[bitsEl.contentStart] !== 0) throw malformed('subjectPublicKey must be a whole number of bytes');
   const algorithm = decodeOid(buf, alg.expect(TAG.OID, 'key algorithm'));
   if (algorithm === OID.ecPublicKey) {
     const param = alg.optional(TAG.OID);
@@ -31,7 +32,7 @@ export function readPublicKeyKind(buf: Buffer, spki: DerElement): PublicKeyKind 
   if (algorithm === OID.rsaEncryption) {
     alg.optional(TAG.NULL);
     alg.finish('RSA key parameters');
-    return { type: 'rsa', bits: rsaModulusBits(bits) };
+    return { type: 'rsa', bits: rsaModulusBits(decodeOctetAlignedBits(buf, bitsEl, 'subjectPublicKey')) };
   }
   return { type: 'unsupported', algorithm };
 }
