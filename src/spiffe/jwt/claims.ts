@@ -18,6 +18,9 @@ export function readSubject(claims: Record<string, unknown>): SpiffeId {
   return id;
 }
 
+/** The largest time a JavaScript Date holds (ECMA-262 §21.4.1.1), in seconds. */
+const MAX_DATE_SECONDS = 8.64e12;
+
 export interface CheckedClaims {
   readonly audience: readonly string[];
   readonly exp: number;
@@ -34,6 +37,8 @@ export function checkClaims(
   const exp = claims.exp;
   if (exp === undefined) throw new JwtSvidError('ERR_JWT_SVID_MISSING_EXP', 'token missing exp claim');
   if (!isNumericDate(exp)) throw new JwtSvidError('ERR_JWT_SVID_INVALID_CLAIM', 'token "exp" claim must be a finite number');
+  // `expiresAt` is a Date; past year 275760 there is none to give.
+  if (exp > MAX_DATE_SECONDS) throw new JwtSvidError('ERR_JWT_SVID_INVALID_CLAIM', 'token "exp" claim is beyond any representable date');
   const { nbf, iat } = claims;
   if (nbf !== undefined && !isNumericDate(nbf)) throw new JwtSvidError('ERR_JWT_SVID_INVALID_CLAIM', 'token "nbf" claim must be a finite number');
   if (iat !== undefined && !isNumericDate(iat)) throw new JwtSvidError('ERR_JWT_SVID_INVALID_CLAIM', 'token "iat" claim must be a finite number');

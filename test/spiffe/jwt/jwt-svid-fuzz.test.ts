@@ -101,6 +101,7 @@ test('validly signed random headers and claims: accepted only when every rule ho
       assert.notEqual(svid.id.path, '');
       assert.ok(svid.audience.includes(AUD));
       assert.ok(typeof c.exp === 'number' && c.exp > NOW - 30);
+      assert.doesNotThrow(() => JSON.stringify(svid));
       assert.ok(c.nbf === undefined || c.nbf <= NOW + 30);
       assert.ok(c.iat === undefined || (typeof c.iat === 'number' && c.iat <= NOW + 30));
     }),

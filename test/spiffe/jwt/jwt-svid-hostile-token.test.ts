@@ -277,6 +277,8 @@ test('case 30: exp, nbf and iat must be finite numbers', () => {
   // JSON has no NaN, but 1e400 parses to Infinity.
   const inf = `{"sub":"spiffe://example.org/w","aud":"${AUD}","exp":1e400}`;
   assertRejects(validate(es256(inf)), 'ERR_JWT_SVID_INVALID_CLAIM');
+  assertRejects(validate(es256(claims({ exp: 1e308 }))), 'ERR_JWT_SVID_INVALID_CLAIM');
+  assert.ok(JwtSvid.parseAndValidate(es256(claims({ exp: 8.64e12 })), bundle, AUD, at).expiresAt.getTime() === 8.64e15);
   assertRejects(validate(es256(claims({ nbf: String(NOW) }))), 'ERR_JWT_SVID_INVALID_CLAIM');
   assertRejects(validate(es256(claims({ iat: 'yesterday' }))), 'ERR_JWT_SVID_INVALID_CLAIM');
   assertRejects(validate(es256(`{"sub":"spiffe://example.org/w","aud":"${AUD}","exp":${NOW + 60},"nbf":-1e400}`)), 'ERR_JWT_SVID_INVALID_CLAIM');
