@@ -68,18 +68,20 @@ function isPromise(v: unknown): v is Promise<CustomVerdict> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
+const NO_ALLOW_POLICY = 'no ALLOW policy applies to the workload';
+
 /** DENY, then ALLOW, then AUDIT and dry-run; `customDenial` short-circuits the enforced result. */
 export function decide(rules: ApplicableRules, ctx: RequestContext, customDenial: CustomOutcome): Decision {
   const denied = customDenial === null ? rules.deny.firstMatch(ctx) : undefined;
   let decision: Decision;
   let allowMatch: IndexedRule | undefined;
   if (customDenial) decision = customDenial;
-  else if (denied) decision = deny(ruleOf(denied), `matched DENY policy ${denied.policy.id} rule ${denied.rule}`);
-  else if (rules.allowPolicies === 0) decision = { allowed: true, action: 'ALLOW', reason: 'no ALLOW policy applies to the workload' };
+  else if (denied) decision = { allowed: false, action: 'DENY', policy: denied.policy.id, rule: denied.rule, reason: denied.denyReason };
+  else if (rules.allowPolicies === 0) decision = { allowed: true, action: 'ALLOW', reason: NO_ALLOW_POLICY };
   else if ((allowMatch = rules.allow.firstMatch(ctx))) {
-    decision = { allowed: true, action: 'ALLOW', ...ruleOf(allowMatch), reason: `matched ALLOW policy ${allowMatch.policy.id} rule ${allowMatch.rule}` };
+    decision = { allowed: true, action: 'ALLOW', policy: allowMatch.policy.id, rule: allowMatch.rule, reason: allowMatch.allowReason };
   } else {
-    decision = deny({}, `no ALLOW policy matched (${rules.allowPolicies} apply)`);
+    decision = { allowed: false, action: 'DENY', reason: rules.noAllowMatchReason };
   }
   if (rules.audit.size > 0) {
     const audited = rules.audit.firstMatch(ctx);

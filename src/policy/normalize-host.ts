@@ -5,6 +5,7 @@
  * `example.com` does not match `example.com:8080`.
  */
 export function normalizeHost(host: string): string {
+  if (isCanonical(host)) return host;
   let h = host.toLowerCase();
   let port = '';
   if (h.startsWith('[')) {
@@ -32,4 +33,13 @@ export function normalizeHostPattern(pattern: string): string {
   if (pattern.endsWith(':*')) return `${normalizeHost(pattern.slice(0, -2))}:*`;
   if (pattern.endsWith('*')) return pattern.toLowerCase();
   return normalizeHost(pattern);
+}
+
+/** Lower-case letters, digits, "-" and "." with no trailing dot and no port: already canonical. */
+function isCanonical(host: string): boolean {
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e)) return false;
+  }
+  return host.charCodeAt(host.length - 1) !== 0x2e;
 }

@@ -26,17 +26,36 @@ const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
 const SEMICOLON = 0x3b;
 const DOT = 0x2e;
+const QUESTION = 0x3f;
+const HASH = 0x23;
 
 export function normalizePath(raw: string, options: PathNormalizationOptions = {}): NormalizedPath {
   if (typeof raw !== 'string' || raw.charCodeAt(0) !== SLASH) return fail('path must start with "/"');
-  const end = targetEnd(raw);
-  const query = end.query;
-  let path = raw.slice(0, end.pathEnd);
-  const scan = scanPath(path);
-  if (scan.bad) return fail(scan.bad);
-  if (scan.clean) return done(path, query);
+  // One pass up to "?" or "#": refuse controls, and see whether any slow step is needed.
+  let clean = true;
+  let percent = false;
+  let prev = -1;
+  let end = raw.length;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === QUESTION || c === HASH) {
+      end = i;
+      break;
+    }
+    if (c <= 0x20 || c === 0x7f) return fail(c === 0 ? 'NUL in path' : 'control character or space in path');
+    if (c === PERCENT) {
+      percent = true;
+      clean = false;
+    } else if (c === BACKSLASH || c === SEMICOLON || (c === SLASH && prev === SLASH) || (c === DOT && prev === SLASH)) {
+      clean = false;
+    }
+    prev = c;
+  }
+  const query = queryOf(raw, end);
+  let path = end === raw.length ? raw : raw.slice(0, end);
+  if (clean) return done(path, query);
 
-  if (scan.percent) {
+  if (percent) {
     const decoded = decodeOnce(path, options.escapedSlashes ?? 'reject');
     if (!decoded.ok) return decoded;
     path = decoded.path;
@@ -64,38 +83,11 @@ function done(path: string, query: string | null): NormalizedPath {
   return { ok: true, path, query, forward: query === null ? path : `${path}?${query}` };
 }
 
-/** The path ends at the first `?` or `#`; the query ends at `#`; the fragment is dropped. */
-function targetEnd(raw: string): { pathEnd: number; query: string | null } {
-  const q = raw.indexOf('?');
-  const h = raw.indexOf('#');
-  if (q === -1 && h === -1) return { pathEnd: raw.length, query: null };
-  if (q === -1 || (h !== -1 && h < q)) return { pathEnd: h, query: null };
-  return { pathEnd: q, query: h === -1 ? raw.slice(q + 1) : raw.slice(q + 1, h) };
-}
-
-interface Scan {
-  bad: string | null;
-  clean: boolean;
-  percent: boolean;
-}
-
-/** One pass over the path: refuse control characters, and see whether any slow step is needed. */
-function scanPath(path: string): Scan {
-  let clean = true;
-  let percent = false;
-  let prev = -1;
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return { bad: c === 0 ? 'NUL in path' : 'control character or space in path', clean, percent };
-    if (c === PERCENT) {
-      percent = true;
-      clean = false;
-    } else if (c === BACKSLASH || c === SEMICOLON || (c === SLASH && prev === SLASH) || (c === DOT && prev === SLASH)) {
-      clean = false;
-    }
-    prev = c;
-  }
-  return { bad: null, clean, percent };
+/** The query runs from "?" to "#"; the fragment is dropped (and a "#" before any "?" ends everything). */
+function queryOf(raw: string, end: number): string | null {
+  if (end === raw.length || raw.charCodeAt(end) === HASH) return null;
+  const hash = raw.indexOf('#', end);
+  return hash === -1 ? raw.slice(end + 1) : raw.slice(end + 1, hash);
 }
 
 /**

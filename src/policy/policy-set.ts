@@ -11,6 +11,7 @@ export interface ApplicableRules {
   readonly allow: RuleIndex;
   /** Number of enforced ALLOW policies (an ALLOW policy with no rules still counts: allow-nothing). */
   readonly allowPolicies: number;
+  readonly noAllowMatchReason: string;
   readonly audit: RuleIndex;
   readonly shadowDeny: RuleIndex;
   readonly shadowAllow: RuleIndex;
@@ -36,6 +37,8 @@ export class PolicySet {
   readonly #byNamespace = new Map<string, PolicyIR[]>();
   readonly #order = new Map<PolicyIR, number>();
   readonly #cache = new Map<string, ForWorkload>();
+  /** Fast path: the same labels object seen again, checked against a snapshot so mutation is safe. */
+  readonly #byLabels = new WeakMap<object, { namespace: string; snapshot: Array<[string, string]>; entry: ForWorkload }>();
 
   constructor(policies: readonly PolicyIR[], rootNamespace: string) {
     this.policies = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -65,6 +68,17 @@ export class PolicySet {
   }
 
   applicable(workload: WorkloadAttributes, protocol: 'HTTP' | 'TCP'): ApplicableRules {
+    const entry = this.#entryFor(workload);
+    if (protocol === 'HTTP') return (entry.http ??= this.#build(workload, 'http'));
+    return (entry.tcp ??= this.#build(workload, 'tcp'));
+  }
+
+  #entryFor(workload: WorkloadAttributes): ForWorkload {
+    const labels = workload.labels;
+    if (labels) {
+      const seen = this.#byLabels.get(labels);
+      if (seen !== undefined && seen.namespace === workload.namespace && sameLabels(seen.snapshot, labels)) return seen.entry;
+    }
     const key = workloadKey(workload);
     let entry = this.#cache.get(key);
     if (entry === undefined) {
@@ -72,8 +86,8 @@ export class PolicySet {
       entry = {};
       this.#cache.set(key, entry);
     }
-    if (protocol === 'HTTP') return (entry.http ??= this.#build(workload, 'http'));
-    return (entry.tcp ??= this.#build(workload, 'tcp'));
+    if (labels) this.#byLabels.set(labels, { namespace: workload.namespace, snapshot: Object.entries(labels), entry });
+    return entry;
   }
 
   #build(workload: WorkloadAttributes, layer: 'http' | 'tcp'): ApplicableRules {
@@ -117,6 +131,7 @@ export class PolicySet {
       deny: new RuleIndex(groups.deny),
       allow: new RuleIndex(groups.allow),
       allowPolicies,
+      noAllowMatchReason: `no ALLOW policy matched (${allowPolicies} apply)`,
       audit: new RuleIndex(groups.audit),
       shadowDeny: new RuleIndex(groups.shadowDeny),
       shadowAllow: new RuleIndex(groups.shadowAllow),
@@ -132,4 +147,14 @@ function workloadKey(workload: WorkloadAttributes): string {
   const labels = workload.labels;
   if (labels) for (const k in labels) key += `\u0000${k}=${labels[k]}`;
   return key;
+}
+
+function sameLabels(snapshot: ReadonlyArray<[string, string]>, labels: Readonly<Record<string, string>>): boolean {
+  let count = 0;
+  for (const k in labels) {
+    const at = snapshot[count];
+    if (at === undefined || at[0] !== k || at[1] !== labels[k]) return false;
+    count++;
+  }
+  return count === snapshot.length;
 }

@@ -9,9 +9,16 @@ export interface IndexedRule {
   readonly policy: PolicyIR;
   readonly rule: number;
   readonly test: Test;
+  /** Decision reasons, built once. */
+  readonly allowReason: string;
+  readonly denyReason: string;
 }
 
-export interface IndexableRule extends IndexedRule {
+export interface IndexableRule {
+  readonly order: number;
+  readonly policy: PolicyIR;
+  readonly rule: number;
+  readonly test: Test;
   readonly ir: RuleIR;
 }
 
@@ -31,7 +38,14 @@ export class RuleIndex {
     this.size = rules.length;
     const sorted = [...rules].sort((a, b) => a.order - b.order);
     for (const r of sorted) {
-      const entry: IndexedRule = { order: r.order, policy: r.policy, rule: r.rule, test: r.test };
+      const entry: IndexedRule = {
+        order: r.order,
+        policy: r.policy,
+        rule: r.rule,
+        test: r.test,
+        allowReason: `matched ALLOW policy ${r.policy.id} rule ${r.rule}`,
+        denyReason: `matched DENY policy ${r.policy.id} rule ${r.rule}`,
+      };
       const principals = exactKeys(r.ir, 'from', 'source.principal');
       const paths = principals ? null : exactKeys(r.ir, 'to', 'request.path');
       if (principals) for (const k of principals) push(this.#byPrincipal, k, entry);
