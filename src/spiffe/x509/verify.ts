@@ -88,7 +88,9 @@ class PathSearch {
       if (this.#tryLink(path, child, root, 'root')) return [...path, root];
     }
     if (path.length + 1 >= MAX_PATH_LENGTH) {
-      this.firstError ??= new X509SvidError('ERR_X509_SVID_CHAIN_TOO_LONG', `could not verify leaf certificate: no path of at most ${MAX_PATH_LENGTH} certificates reaches a root`);
+      if (this.intermediates.some((c) => c.subject.equals(child.issuer))) {
+        this.firstError ??= new X509SvidError('ERR_X509_SVID_CHAIN_TOO_LONG', `could not verify leaf certificate: no path of at most ${MAX_PATH_LENGTH} certificates reaches a root`);
+      }
       return undefined;
     }
     for (const candidate of this.intermediates) {
