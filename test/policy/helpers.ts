@@ -1,5 +1,5 @@
 import { PolicyEngine, type PolicyEngineOptions } from '../../src/policy/index.js';
-import type { EvaluateInput, RequestAttributes } from '../../src/policy/index.js';
+import type { EvaluateInput, RequestAttributes, WorkloadAttributes } from '../../src/policy/index.js';
 
 /** An AuthorizationPolicy object with the given spec. */
 export function policy(name: string, spec: Record<string, unknown>, opts: { namespace?: string; annotations?: Record<string, string> } = {}): Record<string, unknown> {
@@ -15,7 +15,7 @@ export function engine(policies: Array<Record<string, unknown>>, options: Policy
   return PolicyEngine.fromObjects(policies, options);
 }
 
-export const WORKLOAD = { namespace: 'foo', labels: { app: 'httpbin', version: 'v1' } };
+export const WORKLOAD: WorkloadAttributes = { namespace: 'foo', labels: { app: 'httpbin', version: 'v1' } };
 
 /** An mTLS HTTP GET / from cluster.local/ns/bar/sa/sleep, overridable field by field. */
 export function request(over: Partial<RequestAttributes> = {}): RequestAttributes {
@@ -34,6 +34,6 @@ export function request(over: Partial<RequestAttributes> = {}): RequestAttribute
   };
 }
 
-export function input(over: Partial<RequestAttributes> = {}, workload = WORKLOAD): EvaluateInput {
+export function input(over: Partial<RequestAttributes> = {}, workload: WorkloadAttributes = WORKLOAD): EvaluateInput {
   return { workload, request: request(over) };
 }
