@@ -15,7 +15,7 @@ import { BACKDATE_MS, ceilSeconds, floorSeconds } from './internal.js';
 import { JwtAuthority } from './jwt-authority.js';
 import { classifyKey, parseKeyType, type KeyType } from './key-type.js';
 import { advanceAuthorities, type AuthorityStatus } from './rotation.js';
-import { spkiOf } from './spki.js';
+import { publicKeyInfo } from './spki.js';
 import type { UpstreamAuthority } from './upstream.js';
 import { X509Authority } from './x509-authority.js';
 import { Bundle } from '../spiffe/bundle.js';
@@ -254,8 +254,7 @@ export class CertificateAuthority {
     const notBefore = ceilSeconds(t - BACKDATE_MS);
     const wanted = floorSeconds(t + ttl * 1000);
     const expiresAt = wanted < authority.notAfter ? wanted : authority.notAfter;
-    const spki = spkiOf(publicKey);
-    const { certificate, serial } = authority.mintLeaf(id, spki, family, dnsNames, notBefore, expiresAt);
+    const { certificate, serial } = authority.mintLeaf(id, publicKeyInfo(publicKey), family, dnsNames, notBefore, expiresAt);
     return { certificate, chain: [certificate, ...authority.chain], serialNumber: serial.toString('hex'), notBefore, expiresAt };
   }
 

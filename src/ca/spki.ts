@@ -7,23 +7,34 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bitString, sequence, unsignedInteger } from './der-writer.js';
+import { keyIdentifier } from './x509-profile.js';
 
 const EC_P256_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const EC_P384_PREFIX = Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex');
 const RSA_ALGORITHM = Buffer.from('300d06092a864886f70d0101010500', 'hex');
 const UNCOMPRESSED = Buffer.from([4]);
 
-const cache = new WeakMap<KeyObject, Buffer>();
-
-/** SPKI DER of an EC P-256/P-384 or RSA public key (other keys: Node's export). */
-export function spkiOf(publicKey: KeyObject): Buffer {
-  let spki = cache.get(publicKey);
-  if (spki === undefined) {
-    spki = buildSpki(publicKey);
-    cache.set(publicKey, spki);
-  }
-  return spki;
+export interface PublicKeyInfo {
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Buffer;
+  /** SHA-1 of the subjectPublicKey bits: the SubjectKeyIdentifier. */
+  readonly keyId: Buffer;
 }
+
+const cache = new WeakMap<KeyObject, PublicKeyInfo>();
+
+/** SPKI DER (and key identifier) of an EC P-256/P-384 or RSA public key (other keys: Node's export). */
+export function publicKeyInfo(publicKey: KeyObject): PublicKeyInfo {
+  let info = cache.get(publicKey);
+  if (info === undefined) {
+    const spki = buildSpki(publicKey);
+    info = { spki, keyId: keyIdentifier(spki) };
+    cache.set(publicKey, info);
+  }
+  return info;
+}
+
+export const spkiOf = (publicKey: KeyObject): Buffer => publicKeyInfo(publicKey).spki;
 
 function buildSpki(publicKey: KeyObject): Buffer {
   const jwk = publicKey.export({ format: 'jwk' });

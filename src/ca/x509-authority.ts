@@ -11,6 +11,7 @@ import { readCertificateInfo } from './certificate-info.js';
 import { classifyKey, generateKey, signingAlgorithm, type KeyFamily, type KeyType } from './key-type.js';
 import { BACKDATE_MS, ceilSeconds, floorSeconds, kPrivateKey } from './internal.js';
 import type { AuthorityStatus } from './rotation.js';
+import type { PublicKeyInfo } from './spki.js';
 import type { UpstreamAuthority } from './upstream.js';
 import {
   caSubject,
@@ -99,7 +100,7 @@ export class X509Authority {
    * Signs a leaf for an already validated request. `notAfter` must already be
    * capped at this authority's expiry.
    */
-  mintLeaf(uri: string, spki: Buffer, family: KeyFamily, dnsNames: readonly string[], notBefore: Date, notAfter: Date): { certificate: Buffer; serial: Buffer } {
+  mintLeaf(uri: string, key: PublicKeyInfo, family: KeyFamily, dnsNames: readonly string[], notBefore: Date, notAfter: Date): { certificate: Buffer; serial: Buffer } {
     const serial = randomSerial();
     const cn = dnsNames[0];
     const subject = cn !== undefined && cn.length <= MAX_COMMON_NAME ? leafSubject(cn) : LEAF_SUBJECT;
@@ -107,11 +108,11 @@ export class X509Authority {
       EXT_BASIC_CONSTRAINTS_LEAF,
       family === 'rsa' ? EXT_KEY_USAGE_RSA_LEAF : EXT_KEY_USAGE_EC_LEAF,
       EXT_EXT_KEY_USAGE_LEAF,
-      subjectKeyIdExtension(keyIdentifier(spki)),
+      subjectKeyIdExtension(key.keyId),
       this.#issuer.authorityKeyIdExtension,
       subjectAltNameExtension(uri, dnsNames),
     ];
-    return { certificate: buildCertificate(this.#issuer, { serial, notBefore, notAfter, subject, spki, extensions }), serial };
+    return { certificate: buildCertificate(this.#issuer, { serial, notBefore, notAfter, subject, spki: key.spki, extensions }), serial };
   }
 
   [kPrivateKey](): KeyObject {

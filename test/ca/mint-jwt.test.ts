@@ -51,6 +51,7 @@ test('JWT expiry is capped at the key expiry', () => {
   const ca = CertificateAuthority.create({ trustDomain: 'example.org', ttlSeconds: 3600, now: created });
   const token = ca.mintJwtSvid({ spiffeId: ID, audience: 'x', ttlSeconds: 3000, now: at('2030-01-01T00:55:00Z') });
   assert.equal(decode(token).claims.exp, Date.parse('2030-01-01T01:00:00Z') / 1000);
+  assert.throws(() => ca.mintJwtSvid({ spiffeId: ID, audience: 'x', now: at('2030-01-01T01:00:00Z') }), { code: 'ERR_CA_EXPIRED' });
 });
 
 test('bad JWT requests get specific CaError codes', () => {

@@ -4,6 +4,7 @@ import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypt
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaError, CertificateAuthority, KEY_TYPES, type KeyType } from '../../src/ca/index.js';
+import { verifyX509Svid } from '../../src/spiffe/x509/index.js';
 import { openssl, opensslTry, tempDir, writePem, at } from './helpers.js';
 
 const ID = 'spiffe://example.org/ns/default/sa/web';
@@ -74,6 +75,7 @@ for (const caType of KEY_TYPES) {
       writeFileSync(join(dir, 'bundle.pem'), ca.bundle().toPem());
       const verify = opensslTry(['verify', '-CAfile', 'bundle.pem', 'svid.pem'], dir);
       assert.ok(verify.ok, verify.output);
+      assert.equal(verifyX509Svid(mint.chain, ca.bundle()).id.toString(), ID);
       const text = openssl(['x509', '-in', 'svid.pem', '-noout', '-text'], dir);
       const sigAlg = caType === 'rsa-2048' ? 'sha256WithRSAEncryption' : caType === 'ec-p384' ? 'ecdsa-with-SHA384' : 'ecdsa-with-SHA256';
       assert.match(text, new RegExp(`Signature Algorithm: ${sigAlg}`));
