@@ -11,7 +11,7 @@ import type { SpiffeId } from '../spiffe-id.js';
 import { checkClaims, readSubject } from './claims.js';
 import { splitCompact } from './compact.js';
 import { decodeBase64Url } from './base64url.js';
-import { parseHeader, type JwtSvidHeader } from './header.js';
+import { parseHeader } from './header.js';
 import { decodeJsonObject } from './json-segment.js';
 import { JwtSvidError } from './jwt-svid-error.js';
 import { verifyWithTrustBundle } from './key-selection.js';
@@ -111,8 +111,6 @@ export class JwtSvid {
     return `JwtSvid { id: '${this.id.toString()}', audience: ${JSON.stringify(this.audience)}, expiresAt: ${this.expiresAt.toISOString()}${hint}, token: [redacted] }`;
   }
 }
-
-export type { JwtSvidHeader };
 
 /** An empty signature (as `alg: none` tokens carry) is malformed for every allowed algorithm. */
 function readSignature(segment: string): Buffer {
