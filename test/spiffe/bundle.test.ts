@@ -9,12 +9,12 @@ import { BundleError } from '../../src/spiffe/bundle-error.js';
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
 import { parseStrictJson, DuplicateMemberError } from '../../src/spiffe/strict-json.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const td = TrustDomain.parse('example.org');
 
 async function selfSignedCaDer(): Promise<Buffer> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: 'C=US, O=SPIFFE',
@@ -86,7 +86,7 @@ test('sources answer only for their own trust domain', () => {
 });
 
 const x509Key = () => ({ use: 'x509-svid', ...(new Bundle(td, { x509Authorities: [caDer] }).toJSON() as { keys: Array<Record<string, unknown>> }).keys[0] });
-const jwtJwk = () => ({ use: 'jwt-svid', kid: 'k1', ...(jwtKey.export({ format: 'jwk' }) as Record<string, unknown>) });
+const jwtJwk = (): Record<string, unknown> => ({ use: 'jwt-svid', kid: 'k1', ...(jwtKey.export({ format: 'jwk' }) as Record<string, unknown>) });
 
 const hostile: Array<[string, string, string]> = [
   ['not JSON', '{"keys": [', 'ERR_BUNDLE_MALFORMED_JSON'],

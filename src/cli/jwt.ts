@@ -1,0 +1,61 @@
+/** `meshward jwt mint | verify`: JWT-SVIDs from the local CA, and their validation. */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { JwtSvid } from '../spiffe/jwt/jwt-svid.js';
+import { JwtSvidError } from '../spiffe/jwt/jwt-svid-error.js';
+import { DEFAULT_CA_DIR, openCa } from './ca-dir.js';
+import { readBundleFile } from './bundle-file.js';
+import { durationFlag, oneOf, spiffeIdFlag } from './io.js';
+import { CheckFailedError, UsageError } from './usage-error.js';
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export function registerJwtCommands(program: Command): void {
+  const jwt = program.command('jwt').description('JWT-SVIDs');
+
+  jwt.command('mint')
+    .description('mint a JWT-SVID and print it on stdout')
+    .requiredOption('--spiffe-id <id>', 'the SPIFFE ID (sub)')
+    .requiredOption('--audience <aud>', 'an audience (repeatable)', collect)
+    .option('--ttl <duration>', 'lifetime', '5m')
+    .option('--dir <dir>', 'CA directory', DEFAULT_CA_DIR)
+    .action((opts: { spiffeId: string; audience: string[]; ttl: string; dir: string }) => {
+      const spiffeId = spiffeIdFlag(opts.spiffeId, '--spiffe-id');
+      if (opts.audience.some((a) => a.length === 0)) throw new UsageError('--audience: must not be empty');
+      const ttlSeconds = durationFlag(opts.ttl, '--ttl');
+      const authority = openCa(opts.dir);
+      let token: string;
+      try {
+        token = authority.mintJwtSvid({ spiffeId, audience: opts.audience, ttlSeconds });
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      process.stdout.write(token + '\n');
+    });
+
+  jwt.command('verify')
+    .description('validate a JWT-SVID against a SPIFFE bundle; print its claims (exit 0) or the reason (exit 1)')
+    .requiredOption('--token <token>', 'the JWT-SVID, or - to read it from stdin (keeps it out of the process list)')
+    .requiredOption('--bundle <file>', 'SPIFFE bundle JSON, as "bundle show --format spiffe" writes it')
+    .option('--trust-domain <td>', "the bundle's trust domain (default: named by its X.509 authorities' URI SAN)")
+    .requiredOption('--audience <aud>', 'the audience this verifier accepts (repeatable)', collect)
+    .option('--output <format>', 'text or json', 'text')
+    .action((opts: { token: string; bundle: string; trustDomain?: string; audience: string[]; output: string }) => {
+      const output = oneOf(opts.output, ['text', 'json'] as const, '--output');
+      if (opts.audience.some((a) => a.length === 0)) throw new UsageError('--audience: must not be empty');
+      const token = opts.token === '-' ? readFileSync(0, 'utf8').trim() : opts.token;
+      const bundle = readBundleFile(opts.bundle, opts.trustDomain, 'spiffe');
+      let svid: JwtSvid;
+      try {
+        svid = JwtSvid.parseAndValidate(token, bundle, opts.audience);
+      } catch (err) {
+        if (err instanceof JwtSvidError) throw new CheckFailedError(`invalid JWT-SVID: ${err.message} (${err.code})`);
+        throw err;
+      }
+      if (output === 'json') {
+        process.stdout.write(JSON.stringify({ spiffeId: svid.id.toString(), expiresAt: svid.expiresAt.toISOString(), claims: svid.claims }) + '\n');
+      } else {
+        process.stdout.write(`valid JWT-SVID\nSPIFFE ID: ${svid.id}\nexpires:   ${svid.expiresAt.toISOString()}\nclaims:    ${JSON.stringify(svid.claims)}\n`);
+      }
+    });
+}

@@ -1,0 +1,54 @@
+/**
+ * The `meshward` command. Each command group lives in its own file and
+ * registers itself here. Exit codes: 0 success, 1 a check said no (or an
+ * unexpected failure), 2 bad flags, files or configuration (nothing written).
+ */
+import { Command, CommanderError } from 'commander';
+import { MeshwardError } from '../errors.js';
+import { registerBundleCommands } from './bundle.js';
+import { registerCaCommands } from './ca.js';
+import { registerDemoCommand } from './demo.js';
+import { registerJwtCommands } from './jwt.js';
+import { registerPolicyCommands } from './policy.js';
+import { registerSvidCommands } from './svid.js';
+import { registerX509Commands } from './x509.js';
+import { CheckFailedError, UsageError } from './usage-error.js';
+
+export function buildProgram(): Command {
+  const program = new Command('meshward')
+    .description('Zero-trust security for service-to-service calls: SPIFFE identities, mTLS, authorization, limits, audit.')
+    .version('0.1.0')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`meshward: ${text.replace(/^error: /, '')}`) });
+  registerCaCommands(program);
+  registerX509Commands(program);
+  registerJwtCommands(program);
+  registerBundleCommands(program);
+  registerSvidCommands(program);
+  registerPolicyCommands(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof CheckFailedError) {
+      process.stderr.write(`meshward: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError || err instanceof MeshwardError) {
+      process.stderr.write(`meshward: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`meshward: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
