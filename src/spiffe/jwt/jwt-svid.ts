@@ -60,6 +60,7 @@ export class JwtSvid {
     const signature = readSignature(parts.signature);
     const claims = decodeJsonObject(parts.payload, 'payload');
     const id = readSubject(claims);
+    if (header.kid === undefined && options?.requireKeyId === true) throw new JwtSvidError('ERR_JWT_SVID_MISSING_KEY_ID', 'token header missing key id');
     verifyWithTrustBundle(bundleSource, id, header, parts.signingInput, signature);
     const checked = checkClaims(claims, expected, time, options?.singleAudience === true);
     return new JwtSvid(token, id, checked.audience, checked.exp, claims, options?.hint);

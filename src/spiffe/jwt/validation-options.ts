@@ -19,6 +19,13 @@ export interface JwtSvidValidationOptions {
    * audience could replay a multi-audience token against the others (JWT-SVID.md §7.2).
    */
   readonly singleAudience?: boolean;
+  /**
+   * Refuse tokens without `kid`, as go-spiffe, java-spiffe and SPIRE do
+   * (SECURITY-CASES.md case 25). Off by default: JWT-SVID.md §2.2 makes `kid`
+   * optional, and the issue asks us to accept such tokens by trying the
+   * subject's trust-domain keys that fit the algorithm.
+   */
+  readonly requireKeyId?: boolean;
   /** The Workload API `hint` to keep with the SVID (never used for validation). */
   readonly hint?: string;
 }

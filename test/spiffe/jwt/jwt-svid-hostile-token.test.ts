@@ -194,6 +194,13 @@ test('without kid: no key of the right type, or too many candidates, is refused'
   assertRejects(validate(signWith('ES256', stranger.privateKey, { alg: 'ES256' }, claims())), 'ERR_JWT_SVID_BAD_SIGNATURE');
 });
 
+test('case 25: with requireKeyId, a token without kid is refused (the go-spiffe behaviour)', () => {
+  const t = es256(claims(), { alg: 'ES256', typ: 'JWT' });
+  assert.ok(JwtSvid.parseAndValidate(t, bundle, AUD, at));
+  assertRejects(() => JwtSvid.parseAndValidate(t, bundle, AUD, { ...at, requireKeyId: true }), 'ERR_JWT_SVID_MISSING_KEY_ID', t);
+  assert.ok(JwtSvid.parseAndValidate(token(), bundle, AUD, { ...at, requireKeyId: true }));
+});
+
 // ---- payload encoding (case 36) ----
 
 test('case 36: duplicate claim members are refused', () => {
