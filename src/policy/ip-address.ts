@@ -73,17 +73,29 @@ function maskWords(words: readonly number[], bits: number): number[] {
   });
 }
 
+/** Dotted quad, each part 0-255 without leading zeros (as Go's netip); a hand loop, as it runs per request. */
 function parseIpv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
   let value = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    value = value * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 0x2e : text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part > 255 || parts === 4) return null;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && part === 0) return null;
+      part = part * 10 + (c - 0x30);
+      if (++digits > 3) return null;
+    } else {
+      return null;
+    }
   }
-  return value >>> 0;
+  return parts === 4 ? value >>> 0 : null;
 }
 
 function parseIpv6(text: string): number[] | null {

@@ -39,7 +39,10 @@ export function normalizeHostPattern(pattern: string): string {
 function isCanonical(host: string): boolean {
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e)) return false;
+    if (c >= 128 || CANONICAL[c] === 0) return false;
   }
   return host.charCodeAt(host.length - 1) !== 0x2e;
 }
+
+const CANONICAL = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789-.') CANONICAL[c.charCodeAt(0)] = 1;

@@ -21,6 +21,11 @@ export type NormalizedPath =
 const UNRESERVED = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1;
 
+/** Characters the first pass must look at; everything else (and non-ASCII) passes through. */
+const SPECIAL = new Uint8Array(128);
+for (let c = 0; c <= 0x20; c++) SPECIAL[c] = 1;
+for (const c of '%\\;/.?#\x7f') SPECIAL[c.charCodeAt(0)] = 1;
+
 const PERCENT = 0x25;
 const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
@@ -38,6 +43,10 @@ export function normalizePath(raw: string, options: PathNormalizationOptions = {
   let end = raw.length;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
+    if (c < 128 && SPECIAL[c] === 0) {
+      prev = c;
+      continue;
+    }
     if (c === QUESTION || c === HASH) {
       end = i;
       break;

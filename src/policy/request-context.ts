@@ -24,6 +24,7 @@ interface ContextFields {
   host: string | undefined;
   port: number | undefined;
   sni: string | undefined;
+  lowercaseHeaders: boolean;
 }
 
 /** Claims Istio's JWT filter splits on spaces into lists (AUTHZ.md §2). */
@@ -48,7 +49,10 @@ export class RequestContext {
   readonly #input: EvaluateInput['request'];
   #parts: ReturnType<typeof principalParts> | undefined;
   #headers: Map<string, string> | undefined;
-  #ips: Partial<Record<'source' | 'remote' | 'destination', IpAddress | null>> = {};
+  readonly #lowercaseHeaders: boolean;
+  #sourceIp: IpAddress | null | undefined;
+  #remoteIp: IpAddress | null | undefined;
+  #destinationIp: IpAddress | null | undefined;
 
   private constructor(request: EvaluateInput['request'], fields: ContextFields) {
     this.#input = request;
@@ -60,6 +64,7 @@ export class RequestContext {
     this.host = fields.host;
     this.port = fields.port;
     this.sni = fields.sni;
+    this.#lowercaseHeaders = fields.lowercaseHeaders;
   }
 
   /** Normalizes a request; returns a reason string when it must be refused with 400. */
@@ -69,6 +74,7 @@ export class RequestContext {
     let path: string | undefined;
     let forwardPath: string | undefined;
     let host: string | undefined;
+    let lowercaseHeaders = false;
     if (protocol === 'HTTP') {
       method = request.method;
       if (method !== undefined) {
@@ -88,9 +94,12 @@ export class RequestContext {
       }
       const badHeader = headerProblem(request.headers);
       if (badHeader) return badHeader;
+      lowercaseHeaders = allKeysLowercase(request.headers);
     }
     const port = request.port === undefined ? undefined : Number(request.port);
     const principal = toIstioPrincipal(request.principal);
+    // A SAN holding NUL or a line break must not be matched (nor copied into headers): SECURITY-CASES 14, 57.
+    if (principal !== undefined && hasControl(principal)) return 'control character in peer principal';
     return new RequestContext(request, {
       protocol,
       principal,
@@ -100,6 +109,7 @@ export class RequestContext {
       host,
       port: port !== undefined && Number.isInteger(port) ? port : undefined,
       sni: request.sni || undefined,
+      lowercaseHeaders,
     });
   }
 
@@ -120,9 +130,15 @@ export class RequestContext {
     if (name === ':authority') return this.host;
     if (name === ':method') return this.method;
     if (name === ':path') return this.forwardPath;
+    const raw = this.#input.headers;
+    if (this.#lowercaseHeaders && raw) {
+      // Keys are already lower case (as Node gives them): read the property, no map needed.
+      const v = Object.hasOwn(raw, name) ? raw[name] : undefined;
+      if (v !== undefined) return typeof v === 'string' ? v : v.join(',');
+      return name === 'host' ? this.host : undefined;
+    }
     if (this.#headers === undefined) {
       this.#headers = new Map();
-      const raw = this.#input.headers;
       if (raw) for (const k of Object.keys(raw)) addHeader(this.#headers, k.toLowerCase(), raw[k]);
     }
     const value = this.#headers.get(name);
@@ -131,10 +147,9 @@ export class RequestContext {
   }
 
   ip(which: 'source' | 'remote' | 'destination'): IpAddress | null {
-    const cached = this.#ips[which];
-    if (cached !== undefined) return cached;
-    const text = this.ipText(which);
-    return (this.#ips[which] = text ? parseIp(text) : null);
+    if (which === 'source') return (this.#sourceIp ??= parseOptionalIp(this.ipText(which)));
+    if (which === 'remote') return (this.#remoteIp ??= parseOptionalIp(this.ipText(which)));
+    return (this.#destinationIp ??= parseOptionalIp(this.ipText(which)));
   }
 
   /** The address as given; `remote` falls back to `sourceIp`. */
@@ -164,6 +179,10 @@ export class RequestContext {
     const { iss, sub } = claims;
     return typeof iss === 'string' && typeof sub === 'string' ? { iss, sub } : undefined;
   }
+}
+
+function parseOptionalIp(text: string | undefined): IpAddress | null {
+  return text ? parseIp(text) : null;
 }
 
 function headerOf(headers: EvaluateInput['request']['headers'], name: string): string | undefined {
@@ -200,6 +219,17 @@ function hasControl(s: string): boolean {
     if (c < 0x20 || c === 0x7f) return true;
   }
   return false;
+}
+
+function allKeysLowercase(headers: EvaluateInput['request']['headers']): boolean {
+  if (!headers) return true;
+  for (const k in headers) {
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      if (c >= 0x41 && c <= 0x5a) return false;
+    }
+  }
+  return true;
 }
 
 const NUL_OR_LINE_BREAK = /[\0\r\n]/;
