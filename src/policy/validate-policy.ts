@@ -203,7 +203,9 @@ function checkEntries(
     checkKnownKeys(entry, new Set([wrapper]), at, out);
     const body = entry[wrapper];
     const bodyPath = join(at, wrapper);
-    if (!isObject(body) || Object.keys(body).length === 0) return out.error('ERR_POLICY_MISSING_FIELD', bodyPath, `${wrapper} must be set and have at least one field`);
+    // An empty list counts as unset (Istio): a source or operation of empty lists is empty.
+    const hasField = isObject(body) && Object.values(body).some((v) => !Array.isArray(v) || v.length > 0);
+    if (!isObject(body) || !hasField) return out.error('ERR_POLICY_MISSING_FIELD', bodyPath, `${wrapper} must be set and have at least one non-empty field`);
     checkKnownKeys(body, allowed, bodyPath, out);
     for (const [field, attribute] of Object.entries(fields)) {
       for (const name of [field, negated(field)]) {
@@ -231,7 +233,8 @@ function checkCondition(c: unknown, path: string, action: PolicyAction, out: Iss
   if (typeof c.key !== 'string' || c.key === '') return out.error('ERR_POLICY_MISSING_FIELD', join(path, 'key'), 'a non-empty key is required');
   const key = parseConditionKey(c.key);
   if (typeof key === 'string') return out.error('ERR_POLICY_UNKNOWN_CONDITION', join(path, 'key'), key);
-  if (c.values === undefined && c.notValues === undefined) {
+  const empty = (v: unknown) => v === undefined || (Array.isArray(v) && v.length === 0);
+  if (empty(c.values) && empty(c.notValues)) {
     return out.error('ERR_POLICY_MISSING_FIELD', path, 'at least one of values or notValues must be set');
   }
   for (const name of ['values', 'notValues'] as const) {

@@ -137,6 +137,10 @@ test('rules: from/to present but empty, entries without fields, nil rules', () =
   rejects({ rules: [{ to: [] }] }, 'spec.rules[0].to', 'ERR_POLICY_EMPTY_VALUE');
   rejects({ rules: [{ from: [{ source: {} }] }] }, S, 'ERR_POLICY_MISSING_FIELD');
   rejects({ rules: [{ to: [{}] }] }, O, 'ERR_POLICY_MISSING_FIELD');
+  // Empty lists count as unset: an ALLOW rule of empty lists must not become allow-all.
+  rejects({ rules: [{ from: [{ source: { principals: [] } }] }] }, S, 'ERR_POLICY_MISSING_FIELD');
+  rejects({ rules: [{ to: [{ operation: { paths: [], notPaths: [] } }] }] }, O, 'ERR_POLICY_MISSING_FIELD');
+  rejects({ rules: [{ when: [{ key: 'source.ip', values: [], notValues: [] }] }] }, W, 'ERR_POLICY_MISSING_FIELD');
   rejects({ rules: [null] }, 'spec.rules[0]', 'ERR_POLICY_INVALID_FIELD');
   rejects({ rules: new Array(513).fill({}) }, 'spec.rules', 'ERR_POLICY_INVALID_FIELD', /512/);
 });
