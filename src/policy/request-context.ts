@@ -70,6 +70,7 @@ export class RequestContext {
   /** Normalizes a request; returns a reason string when it must be refused with 400. */
   static build(request: EvaluateInput['request'], options: RequestNormalizationOptions): RequestContext | string {
     const protocol = request.protocol ?? 'HTTP';
+    if (protocol !== 'HTTP' && protocol !== 'TCP') throw new TypeError(`request.protocol must be 'HTTP' or 'TCP', got ${JSON.stringify(protocol)}`);
     let method: string | undefined;
     let path: string | undefined;
     let forwardPath: string | undefined;

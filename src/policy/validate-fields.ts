@@ -47,7 +47,7 @@ export function describe(v: unknown): string {
 
 const PORT = /^[0-9]+$/;
 
-/** Value checks for one attribute; `policyNamespace` resolves bare service accounts. */
+/** Value checks for one attribute: IPs, ports, service accounts, trust domains, path templates. */
 export function checkValues(attribute: AttributeId, values: readonly string[], path: string, out: IssueCollector): void {
   values.forEach((v, i) => {
     const at = join(path, i);

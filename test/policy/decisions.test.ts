@@ -247,3 +247,9 @@ test('workload labels are read per call: the same namespace with other labels ge
   assert.equal(e.evaluate(input({}, { namespace: 'foo', labels })).allowed, true);
   assert.equal(e.evaluate(input({}, { ...WORKLOAD, labels: { app: 'a' } })).allowed, false);
 });
+
+test('programmer mistakes in evaluate() input are TypeErrors, not silent decisions', () => {
+  const e = engine([]);
+  assert.throws(() => e.evaluate({ request: {} } as never), TypeError);
+  assert.throws(() => e.evaluate(input({ protocol: 'http' as never })), /'HTTP' or 'TCP'/);
+});
