@@ -34,6 +34,7 @@ export function entryRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const results = await createEach(ctx, entries, nowSeconds());
       const created = results.filter((r) => r.status === 'ok').length;
       note.target = entries.length === 1 ? entries[0]!.spiffeId : `${entries.length} entries`;
+      if (created === 0 && entries.length > 0) note.outcome = 'error';
       note.detail = {
         requested: entries.length,
         created,

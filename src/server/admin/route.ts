@@ -12,6 +12,8 @@ import { errorResponse } from './error-response.js';
 export interface AuditNote {
   target: string;
   detail: Record<string, unknown>;
+  /** Default `success`; a batch where nothing was written says `error`. */
+  outcome?: 'success' | 'error';
 }
 
 export interface RouteResult {
@@ -67,7 +69,7 @@ export function addRoute(scope: FastifyInstance, ctx: ServerContext, spec: Route
       const s = state.get(request)!;
       const result = await spec.handler(request, s.note);
       s.audited = true;
-      await ctx.audit({ actor: s.actor, action: spec.action, target: s.note.target, outcome: 'success', detail: s.note.detail });
+      await ctx.audit({ actor: s.actor, action: spec.action, target: s.note.target, outcome: s.note.outcome ?? 'success', detail: s.note.detail });
       reply.code(result.status ?? 200).type(result.contentType ?? 'application/json; charset=utf-8');
       return reply.send(result.body);
     },
