@@ -3,32 +3,38 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { JwtSvid } from '../spiffe/jwt/jwt-svid.js';
 import { JwtSvidError } from '../spiffe/jwt/jwt-svid-error.js';
-import { DEFAULT_CA_DIR, openCa } from './ca-dir.js';
+import { openCa } from './ca-dir.js';
+import { withAdminClient, withAdminFlags, type AdminFlags } from './admin-options.js';
 import { readBundleFile } from './bundle-file.js';
+import { collect } from './entry-flags.js';
 import { durationFlag, oneOf, spiffeIdFlag } from './io.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerJwtCommands(program: Command): void {
   const jwt = program.command('jwt').description('JWT-SVIDs');
 
-  jwt.command('mint')
-    .description('mint a JWT-SVID and print it on stdout')
+  withAdminFlags(jwt.command('mint'))
+    .description('mint a JWT-SVID and print it on stdout (local CA with --dir, else the server)')
     .requiredOption('--spiffe-id <id>', 'the SPIFFE ID (sub)')
     .requiredOption('--audience <aud>', 'an audience (repeatable)', collect)
     .option('--ttl <duration>', 'lifetime', '5m')
-    .option('--dir <dir>', 'CA directory', DEFAULT_CA_DIR)
-    .action((opts: { spiffeId: string; audience: string[]; ttl: string; dir: string }) => {
+    .option('--dir <dir>', 'sign with the local CA in this directory instead of asking the server')
+    .action(async (opts: AdminFlags & { spiffeId: string; audience: string[]; ttl: string; dir?: string }) => {
       const spiffeId = spiffeIdFlag(opts.spiffeId, '--spiffe-id');
       if (opts.audience.some((a) => a.length === 0)) throw new UsageError('--audience: must not be empty');
       const ttlSeconds = durationFlag(opts.ttl, '--ttl');
-      const authority = openCa(opts.dir);
       let token: string;
-      try {
-        token = authority.mintJwtSvid({ spiffeId, audience: opts.audience, ttlSeconds });
-      } catch (err) {
-        throw new UsageError((err as Error).message);
+      if (opts.dir !== undefined) {
+        const authority = openCa(opts.dir);
+        try {
+          token = authority.mintJwtSvid({ spiffeId, audience: opts.audience, ttlSeconds });
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      } else {
+        const answer = await withAdminClient(opts, (c) => c.call<{ token: string }>('POST', '/v1/jwt/mint', { spiffeId: spiffeId.toString(), audience: opts.audience, ttlSeconds }));
+        token = answer.token;
       }
       process.stdout.write(token + '\n');
     });

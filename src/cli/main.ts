@@ -12,6 +12,14 @@ import { registerJwtCommands } from './jwt.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerSvidCommands } from './svid.js';
 import { registerX509Commands } from './x509.js';
+import { registerEntryCommands } from './entry.js';
+import { registerTokenCommands } from './token.js';
+import { registerAgentAdminCommands } from './agent-admin.js';
+import { registerRevokeCommand } from './revoke.js';
+import { registerHealthcheckCommand } from './healthcheck.js';
+import { registerPolicyServerCommands } from './policy-server.js';
+import { normalizeSpireFlags } from './spire-flags.js';
+import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
 
 export function buildProgram(): Command {
@@ -27,6 +35,12 @@ export function buildProgram(): Command {
   registerBundleCommands(program);
   registerSvidCommands(program);
   registerPolicyCommands(program);
+  registerPolicyServerCommands(program.commands.find((c) => c.name() === 'policy')!);
+  registerEntryCommands(program);
+  registerTokenCommands(program);
+  registerAgentAdminCommands(program.command('agent').description('the per-host agent and attested agents'));
+  registerRevokeCommand(program);
+  registerHealthcheckCommand(program);
   registerDemoCommand(program);
   return program;
 }
@@ -34,11 +48,16 @@ export function buildProgram(): Command {
 /** Runs the CLI and resolves to the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await buildProgram().parseAsync(normalizeSpireFlags(argv), { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof AdminApiError) {
+      const where = err.field ? ` (${err.field})` : '';
+      process.stderr.write(`meshward: ${err.status ? `server refused (${err.status}): ` : ''}${err.message}${where} [${err.code}]\n`);
+      return 1;
     }
     if (err instanceof CheckFailedError) {
       process.stderr.write(`meshward: ${err.message}\n`);

@@ -28,7 +28,7 @@ test('ca init creates the CA with private files, and refuses to run twice', () =
 });
 
 test('x509 mint writes the chain, a 0600 key and the bundle; openssl accepts the SVID', () => {
-  const r = runCli(['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--dns', 'web.local', '--out', 'svid'], { cwd });
+  const r = runCli(['x509', 'mint', '--dir', '.meshward/ca', '--spiffe-id', 'spiffe://example.org/web', '--dns', 'web.local', '--out', 'svid'], { cwd });
   assert.equal(r.status, 0, r.stderr);
   const out = join(cwd, 'svid');
   assert.equal(mode(join(out, 'svid.key')), 0o600);
@@ -48,7 +48,7 @@ test('svid verify: valid with a PEM or SPIFFE bundle, exit 1 for a wrong ID or a
   assert.equal(json.status, 0, json.stderr);
   assert.equal(JSON.parse(json.stdout).spiffeId, 'spiffe://example.org/web');
 
-  const shown = runCli(['bundle', 'show', '--format', 'spiffe'], { cwd });
+  const shown = runCli(['bundle', 'show', '--dir', '.meshward/ca', '--format', 'spiffe'], { cwd });
   assert.equal(shown.status, 0, shown.stderr);
   writeFileSync(join(cwd, 'bundle.json'), shown.stdout);
   const bundle = Bundle.parse(shown.stdout, 'example.org');
@@ -83,7 +83,7 @@ test('svid verify refuses a PEM bundle whose trust domain it cannot tell', () =>
 });
 
 test('jwt mint and verify; a wrong audience exits 1; the token can come from stdin', () => {
-  const minted = runCli(['jwt', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--audience', 'orders', '--ttl', '2m'], { cwd });
+  const minted = runCli(['jwt', 'mint', '--dir', '.meshward/ca', '--spiffe-id', 'spiffe://example.org/web', '--audience', 'orders', '--ttl', '2m'], { cwd });
   assert.equal(minted.status, 0, minted.stderr);
   const token = minted.stdout.trim();
   assert.equal(token.split('.').length, 3);
@@ -106,19 +106,23 @@ test('jwt mint and verify; a wrong audience exits 1; the token can come from std
 });
 
 const badCalls: Array<[string, string[], RegExp]> = [
-  ['an invalid SPIFFE ID', ['x509', 'mint', '--spiffe-id', 'spiffe://Example.org/web', '--out', 'bad1'], /--spiffe-id: spiffeid: trust domain characters/],
-  ['an ID without a path', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org', '--out', 'bad2'], /path/],
-  ['an ID of another trust domain', ['x509', 'mint', '--spiffe-id', 'spiffe://evil.test/web', '--out', 'bad3'], /trust domain/],
-  ['a bad TTL', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--ttl', 'soon', '--out', 'bad4'], /--ttl: "soon" is not a duration/],
-  ['a bad DNS name', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--dns', 'bad name', '--out', 'bad5'], /--dns: "bad name"/],
+  ['an invalid SPIFFE ID', ['x509', 'mint', '--spiffe-id', 'spiffe://Example.org/web', '--out', 'bad1', '--dir', '.meshward/ca'], /--spiffe-id: spiffeid: trust domain characters/],
+  ['an ID without a path', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org', '--out', 'bad2', '--dir', '.meshward/ca'], /path/],
+  ['an ID of another trust domain', ['x509', 'mint', '--spiffe-id', 'spiffe://evil.test/web', '--out', 'bad3', '--dir', '.meshward/ca'], /trust domain/],
+  ['a bad TTL', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--ttl', 'soon', '--out', 'bad4', '--dir', '.meshward/ca'], /--ttl: "soon" is not a duration/],
+  ['a bad DNS name', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--dns', 'bad name', '--out', 'bad5', '--dir', '.meshward/ca'], /--dns: "bad name"/],
   ['a missing CA directory', ['x509', 'mint', '--spiffe-id', 'spiffe://example.org/web', '--dir', 'nowhere', '--out', 'bad6'], /--dir nowhere/],
-  ['a missing required flag', ['jwt', 'mint', '--spiffe-id', 'spiffe://example.org/web'], /--audience/],
+  ['a missing required flag', ['jwt', 'mint', '--dir', '.meshward/ca', '--spiffe-id', 'spiffe://example.org/web'], /--audience/],
   ['an unknown key type', ['ca', 'init', '--trust-domain', 'x.org', '--dir', 'bad7', '--key-type', 'ed25519'], /--key-type: "ed25519" is not one of/],
   ['a lone upstream flag', ['ca', 'init', '--trust-domain', 'x.org', '--dir', 'bad8', '--upstream-cert', 'x.pem'], /go together/],
   ['an unreadable cert file', ['svid', 'verify', '--cert', 'missing.pem', '--bundle', 'svid/bundle.pem'], /--cert missing\.pem: cannot read the file \(ENOENT\)/],
   ['a garbage bundle', ['svid', 'verify', '--cert', 'svid/svid.pem', '--bundle', 'svid/svid.key'], /--bundle/],
-  ['an unknown format', ['bundle', 'show', '--format', 'xml'], /--format: "xml"/],
+  ['an unknown format', ['bundle', 'show', '--dir', '.meshward/ca', '--format', 'xml'], /--format: "xml"/],
   ['an unknown command', ['frobnicate'], /unknown command/],
+  ['a bad server URL', ['entry', 'show', '--server', 'http://127.0.0.1:1/x'], /--server: .* must be https/],
+  ['a selector without a value', ['entry', 'create', '-spiffeID', 'spiffe://example.org/w', '-parentID', 'spiffe://example.org/a', '-selector', 'unix'], /--selector: "unix" is not type:value/],
+  ['an entry without selectors', ['entry', 'create', '-spiffeID', 'spiffe://example.org/w', '-parentID', 'spiffe://example.org/a'], /needs --selector/],
+  ['a malformed policy reference', ['policy', 'delete', 'no-slash'], /not namespace\/name/],
 ];
 
 for (const [name, args, message] of badCalls) {
