@@ -31,3 +31,4 @@ export type {
   TargetRef,
   WorkloadAttributes,
 } from './types.js';
+export { DistributedPolicies, type DistributedPolicyState } from './distributed-policies.js';
