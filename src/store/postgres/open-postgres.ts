@@ -12,6 +12,8 @@ export interface PostgresOptions {
   readonly maxConnections?: number;
   /** Schema(s) to use instead of the server's default search_path, e.g. one per test run. */
   readonly searchPath?: string;
+  /** Shown in pg_stat_activity; default `meshward`. */
+  readonly applicationName?: string;
 }
 
 const IDENTIFIERS = /^[A-Za-z_][A-Za-z0-9_$]*(\s*,\s*[A-Za-z_][A-Za-z0-9_$]*)*$/;
@@ -47,7 +49,7 @@ export async function openPostgresDatastore(connectionUrl: string, options: Post
     connectionString: connectionUrl,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     max: options.maxConnections ?? 10,
-    application_name: 'meshward',
+    application_name: options.applicationName ?? 'meshward',
     ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath.replace(/\s+/g, '')}` }),
   });
   // An idle connection dropped by the server must not crash the process; the next query reports it.

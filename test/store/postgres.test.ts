@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import { openDatastore, openPostgresDatastore, StoreError } from '../../src/store/index.js';
+import { runDatastoreConformance } from './conformance.js';
+import { newEntry } from './harness.js';
+import { adminQuery, pgHarness, PG_URL, PG_URL_MISSING } from './pg-harness.js';
+
+const isUnavailable = (secret?: string) => (err: unknown) => {
+  assert.ok(err instanceof StoreError, String(err));
+  assert.equal(err.code, 'ERR_STORE_UNAVAILABLE', err.message);
+  if (secret) {
+    assert.ok(!err.message.includes(secret), `message leaks the password: ${err.message}`);
+    assert.ok(!JSON.stringify(err).includes(secret) && !String(err.stack).includes(secret));
+  }
+  return true;
+};
+
+if (!PG_URL) {
+  // Never skip silently: CI sets the variable, so a missing one is a broken setup.
+  test('postgres datastore tests', () => assert.fail(PG_URL_MISSING));
+} else {
+  const url = PG_URL;
+  runDatastoreConformance('postgres', () => pgHarness(url));
+
+  test('postgres: openDatastore takes a postgres:// or postgresql:// URL', async (t) => {
+    const harness = await pgHarness(url);
+    t.after(() => harness.cleanup());
+    const store = await harness.open();
+    assert.equal(store.kind, 'postgres');
+    const rows = await adminQuery(url, `SELECT version FROM ${harness.schema}.schema_migrations`);
+    assert.deepEqual(rows.rows, [{ version: 1 }]);
+    // The URL's own `options` parameter can pick the schema, so openDatastore stays inside this test's.
+    const withSchema = new URL(url.replace(/^postgres:/, 'postgresql:'));
+    withSchema.searchParams.set('options', `-c search_path=${harness.schema}`);
+    const viaSpec = await openDatastore(withSchema.toString(), { dataDir: '/nonexistent' });
+    assert.deepEqual(await viaSpec.listEntries(), []);
+    await viaSpec.ping();
+    await viaSpec.close();
+  });
+
+  test('postgres: unreachable server → ERR_STORE_UNAVAILABLE at once, without the password', async () => {
+    const secret = 'pa55-Wrd-9731';
+    const started = Date.now();
+    await assert.rejects(openDatastore(`postgres://postgres:${secret}@127.0.0.1:1/test`, { dataDir: '/nonexistent' }), isUnavailable(secret));
+    assert.ok(Date.now() - started < 3000, 'fails fast');
+  });
+
+  test('postgres: a server that never answers → ERR_STORE_UNAVAILABLE after connectionTimeoutMs', async (t) => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as { port: number }).port;
+    const secret = 'topsecret%2Fpass';
+    const started = Date.now();
+    await assert.rejects(
+      openPostgresDatastore(`postgres://postgres:${secret}@127.0.0.1:${port}/test`, { connectionTimeoutMs: 300 }),
+      isUnavailable('topsecret'),
+    );
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  test('postgres: a connection the server kills answers ERR_STORE_UNAVAILABLE at most once, no crash, then works again', async (t) => {
+    const harness = await pgHarness(url);
+    t.after(() => harness.cleanup());
+    const store = await harness.open();
+    await store.ping();
+    await adminQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${harness.schema}'`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The pool may or may not have noticed the dead idle connection yet; either way no crash and no other error.
+    await store.createEntries([newEntry()], 1).catch((err: unknown) => isUnavailable()(err));
+    await store.ping();
+    await store.createEntries([newEntry({ spiffeId: 'spiffe://example.org/after' })], 2);
+  });
+}
