@@ -24,7 +24,7 @@ spec:
 
 const request = (principal: string) => ({
   workload: { namespace: 'prod', labels: {} },
-  request: { principal, namespace: 'prod', method: 'GET', path: '/', host: 'api', port: 8080, headers: {}, sourceIp: '10.0.0.1', destinationIp: '10.0.0.2', sni: null, jwtClaims: null, protocol: 'HTTP' as const },
+  request: { principal, namespace: 'prod', method: 'GET', path: '/', host: 'api', port: 8080, headers: {}, sourceIp: '10.0.0.1', destinationIp: '10.0.0.2', jwtClaims: null, protocol: 'HTTP' as const },
 });
 
 test('before any policy set arrives, everything is denied', () => {
