@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatastore, openSqliteDatastore, StoreError } from '../../src/store/index.js';
 import { runDatastoreConformance } from './conformance.js';
-import { trackOpened, type StoreHarness } from './harness.js';
+import { assertWholeOrAbsent, CRASH_BATCH, runAndKill, SHAPE_SQL, toShape } from './crash.js';
+import { newEntry, trackOpened, type StoreHarness } from './harness.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'meshward-store-'));
@@ -58,4 +59,25 @@ test('openDatastore: an unknown spec is ERR_STORE_INVALID naming it without its 
     return true;
   });
   await assert.rejects(openDatastore('sqlite3', { dataDir: '/nonexistent' }), /unknown datastore "sqlite3"/);
+});
+
+test('sqlite: kill -9 during batch creates leaves each entry whole or absent, and the file opens cleanly', async (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'datastore.sqlite3');
+  let expected = 0;
+  for (let round = 1; round <= 3; round++) {
+    const reported = await runAndKill(['sqlite', file], expected + CRASH_BATCH * 4);
+    const db = new Database(file);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    const changes = (db.prepare('SELECT COUNT(*) AS n FROM changes').get() as { n: number }).n;
+    const shape = toShape(db.prepare(SHAPE_SQL).all() as Record<string, unknown>[], changes);
+    db.close();
+    assertWholeOrAbsent(shape, reported);
+    expected = shape.entries.length;
+  }
+  const store = await openSqliteDatastore(file);
+  t.after(() => store.close());
+  assert.equal((await store.listEntries()).length, expected);
+  await store.createEntries([newEntry({ spiffeId: 'spiffe://example.org/after-crash' })], 1);
 });
