@@ -1,12 +1,13 @@
 /**
- * PKCS#10 certificate requests (RFC 2986): parsed with our DER reader, the
+ * PKCS#10 certificate requests (RFC 2986): parsed with the X.509 DER reader, the
  * self-signature checked, the key checked against what we accept. Only the
  * public key is taken from a request; the identity always comes from the
  * caller (as SPIRE does), never from the request's subject or attributes.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { CaError } from './ca-error.js';
-import { children, oidToString, readWhole, type Tlv } from './der-reader.js';
+import { DerReader, TAG, contextTag, decodeOid } from '../spiffe/x509/der-reader.js';
+import { X509SvidError } from '../spiffe/x509/x509-svid-error.js';
 import { classifyKey, type KeyFamily } from './key-type.js';
 import { decodePemBlocks, looksLikePem } from '../spiffe/pem.js';
 
@@ -47,31 +48,36 @@ function expect(condition: boolean, what: string): asserts condition {
 /** Parses a CSR, checks its key and its signature, and returns its public key. */
 export function publicKeyFromCsr(csr: string | Uint8Array): KeyObject {
   const der = csrDer(csr);
-  let info: Tlv, algorithmOid: string, signature: Buffer, spki: Tlv;
+  let info: Buffer, algorithmOid: string, signature: Buffer, spki: Buffer;
   try {
-    const top = children(readWhole(der, 0x30));
-    expect(top.length === 3, 'expected certificationRequestInfo, signatureAlgorithm and signature');
-    const [cri, sigAlg, sigBits] = top as [Tlv, Tlv, Tlv];
-    expect(cri.tag === 0x30 && sigAlg.tag === 0x30 && sigBits.tag === 0x03, 'unexpected structure');
-    const criParts = children(cri);
-    expect(criParts.length === 4, 'certificationRequestInfo needs version, subject, key and attributes');
-    const [version, subject, key, attributes] = criParts as [Tlv, Tlv, Tlv, Tlv];
-    expect(version.tag === 0x02 && version.content.length === 1 && version.content[0] === 0, 'version must be 0 (v1)');
-    expect(subject.tag === 0x30 && key.tag === 0x30 && attributes.tag === 0xa0, 'unexpected certificationRequestInfo fields');
-    const algParts = children(sigAlg);
-    expect(algParts.length >= 1 && algParts[0]!.tag === 0x06, 'signatureAlgorithm has no OID');
-    expect(sigBits.content.length > 1 && sigBits.content[0] === 0, 'signature is not a whole-byte BIT STRING');
-    info = cri;
-    spki = key;
-    algorithmOid = oidToString(algParts[0]!.content);
-    signature = sigBits.content.subarray(1);
+    const top = new DerReader(der);
+    const request = top.enter(TAG.SEQUENCE, 'CertificationRequest');
+    top.finish('CertificationRequest');
+    const criEl = request.expect(TAG.SEQUENCE, 'certificationRequestInfo');
+    const sigAlg = request.enter(TAG.SEQUENCE, 'signatureAlgorithm');
+    const sigBits = request.expect(TAG.BIT_STRING, 'signature');
+    request.finish('CertificationRequest');
+    const cri = DerReader.inside(der, criEl);
+    const version = cri.expect(TAG.INTEGER, 'version');
+    expect(version.end - version.contentStart === 1 && der[version.contentStart] === 0, 'version must be 0 (v1)');
+    cri.expect(TAG.SEQUENCE, 'subject');
+    const key = cri.expect(TAG.SEQUENCE, 'subjectPKInfo');
+    cri.expect(contextTag(0, true), 'attributes');
+    cri.finish('certificationRequestInfo');
+    algorithmOid = decodeOid(der, sigAlg.expect(TAG.OID, 'signatureAlgorithm OID'));
+    while (!sigAlg.done) sigAlg.next(); // parameters: well-formed TLVs, not otherwise checked
+    expect(sigBits.end - sigBits.contentStart > 1 && der[sigBits.contentStart] === 0, 'signature is not a whole-byte BIT STRING');
+    info = der.subarray(criEl.start, criEl.end);
+    spki = der.subarray(key.start, key.end);
+    signature = der.subarray(sigBits.contentStart + 1, sigBits.end);
   } catch (err) {
     if (err instanceof CaError) throw err;
-    throw new CaError('ERR_CA_MALFORMED_CSR', `malformed CSR: ${(err as Error).message}`);
+    const detail = err instanceof X509SvidError ? err.message.replace(/^x509svid: malformed certificate: /, '') : (err as Error).message;
+    throw new CaError('ERR_CA_MALFORMED_CSR', `malformed CSR: ${detail}`, { cause: err });
   }
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
+    publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch {
     throw new CaError('ERR_CA_UNSUPPORTED_KEY', 'the CSR public key is not a key node:crypto can read');
   }
@@ -81,7 +87,7 @@ export function publicKeyFromCsr(csr: string | Uint8Array): KeyObject {
   if (algorithm.family !== family) throw new CaError('ERR_CA_CSR_UNSUPPORTED_ALGORITHM', `CSR signature algorithm ${algorithmOid} does not fit its ${family.toUpperCase()} key`);
   let valid = false;
   try {
-    valid = verify(algorithm.hash, info.raw, publicKey, signature);
+    valid = verify(algorithm.hash, info, publicKey, signature);
   } catch {
     valid = false;
   }

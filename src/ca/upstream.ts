@@ -10,16 +10,17 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { inspect } from 'node:util';
 import { CaError } from './ca-error.js';
 import { createIssuer, type Issuer } from './certificate-builder.js';
-import { readCertificateInfo, type CertificateInfo } from './certificate-info.js';
 import { classifyKey, signingAlgorithm } from './key-type.js';
 import { keyIdentifier } from './x509-profile.js';
 import { decodePemBlocks, encodePem } from '../spiffe/pem.js';
+import { ParsedCertificate } from '../spiffe/x509/certificate.js';
+import { KEY_USAGE } from '../spiffe/x509/extensions.js';
 
 const PRIVATE_KEY_LABELS = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY']);
 
 export class UpstreamAuthority {
   /** The upstream signing certificate. */
-  readonly certificate: CertificateInfo;
+  readonly certificate: ParsedCertificate;
   /** Certificates served above our CA in a chain (upstream signing cert and intermediates, never the root). */
   readonly intermediates: readonly Buffer[];
   /** The self-signed root(s): our bundle's X.509 authorities. */
@@ -28,7 +29,7 @@ export class UpstreamAuthority {
   readonly notAfter: Date;
   readonly #issuer: Issuer;
 
-  private constructor(certificate: CertificateInfo, intermediates: Buffer[], roots: Buffer[], notAfter: Date, issuer: Issuer) {
+  private constructor(certificate: ParsedCertificate, intermediates: Buffer[], roots: Buffer[], notAfter: Date, issuer: Issuer) {
     this.certificate = certificate;
     this.intermediates = Object.freeze(intermediates);
     this.roots = Object.freeze(roots);
@@ -52,7 +53,8 @@ export class UpstreamAuthority {
       throw new CaError('ERR_CA_UPSTREAM_KEY_MISMATCH', 'the upstream private key does not belong to the first certificate of the upstream certificate file');
     }
     const { keyType } = classifyKey(privateKey, 'the upstream key');
-    if (!signing.x509.ca || !signing.info.isCa || signing.info.keyCertSign === false) {
+    const keyUsage = signing.info.extensions.keyUsage;
+    if (!signing.x509.ca || !signing.info.isCa || (keyUsage !== undefined && (keyUsage & KEY_USAGE.keyCertSign) === 0)) {
       throw new CaError('ERR_CA_UPSTREAM_NOT_CA', 'the upstream certificate is not a CA certificate (needs basicConstraints CA:TRUE and keyUsage keyCertSign)');
     }
     for (let i = 0; i + 1 < certs.length; i++) {
@@ -73,17 +75,18 @@ export class UpstreamAuthority {
       }
       if (info.notAfter < notAfter) notAfter = info.notAfter;
     }
-    const issuer = createIssuer(signing.info.subject, signing.info.subjectKeyId ?? keyIdentifier(signing.info.spki), signingAlgorithm(keyType), privateKey);
+    const ski = signing.info.extensions.subjectKeyIdentifier;
+    const issuer = createIssuer(Buffer.from(signing.info.subject), ski === undefined ? keyIdentifier(signing.info.spki) : Buffer.from(ski), signingAlgorithm(keyType), privateKey);
     const derList = certs.map((c) => c.info.der);
     return new UpstreamAuthority(signing.info, derList.slice(0, -1), derList.slice(-1), notAfter, issuer);
   }
 
   [inspect.custom](): string {
-    return `UpstreamAuthority { serial: ${this.certificate.serialHex}, notAfter: ${this.notAfter.toISOString()} }`;
+    return `UpstreamAuthority { serial: ${this.certificate.serialNumber.toString('hex')}, notAfter: ${this.notAfter.toISOString()} }`;
   }
 }
 
-function readCertificates(pem: string): Array<{ info: CertificateInfo; x509: X509Certificate }> {
+function readCertificates(pem: string): Array<{ info: ParsedCertificate; x509: X509Certificate }> {
   if (typeof pem !== 'string') throw new CaError('ERR_CA_MALFORMED_UPSTREAM', 'the upstream certificate must be PEM text');
   let blocks;
   try {
@@ -96,7 +99,7 @@ function readCertificates(pem: string): Array<{ info: CertificateInfo; x509: X50
   if (certs.length > 8) throw new CaError('ERR_CA_MALFORMED_UPSTREAM', `the upstream certificate file holds ${certs.length} certificates; at most 8 are accepted`);
   return certs.map((block, i) => {
     try {
-      return { info: readCertificateInfo(block.der), x509: new X509Certificate(block.der) };
+      return { info: ParsedCertificate.fromDer(block.der), x509: new X509Certificate(block.der) };
     } catch {
       throw new CaError('ERR_CA_MALFORMED_UPSTREAM', `upstream certificate ${i} is not a valid X.509 certificate`);
     }

@@ -7,7 +7,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createIssuer, buildCertificate, type Issuer } from './certificate-builder.js';
-import { readCertificateInfo } from './certificate-info.js';
 import { classifyKey, generateKey, signingAlgorithm, type KeyFamily, type KeyType } from './key-type.js';
 import { BACKDATE_MS, ceilSeconds, floorSeconds, kPrivateKey } from './internal.js';
 import type { AuthorityStatus } from './rotation.js';
@@ -28,6 +27,7 @@ import {
   subjectAltNameExtension,
   subjectKeyIdExtension,
 } from './x509-profile.js';
+import { ParsedCertificate } from '../spiffe/x509/certificate.js';
 
 /** RFC 5280 upper bound for a common name. */
 const MAX_COMMON_NAME = 64;
@@ -48,26 +48,36 @@ export class X509Authority {
   readonly #privateKey: KeyObject;
   readonly #issuer: Issuer;
 
-  private constructor(status: AuthorityStatus, certificate: Buffer, privateKey: KeyObject, upstreamIntermediates: readonly Buffer[] | undefined) {
-    const info = readCertificateInfo(certificate);
-    this.id = info.serialHex;
+  private constructor(
+    status: AuthorityStatus,
+    certificate: Buffer,
+    privateKey: KeyObject,
+    upstreamIntermediates: readonly Buffer[] | undefined,
+    parsed: ParsedCertificate = ParsedCertificate.fromDer(certificate),
+  ) {
+    this.id = parsed.serialNumber.toString('hex');
     this.status = status;
     this.certificate = certificate;
     this.keyType = classifyKey(privateKey, 'the CA key').keyType;
-    this.notBefore = info.notBefore;
-    this.notAfter = info.notAfter;
+    this.notBefore = parsed.notBefore;
+    this.notAfter = parsed.notAfter;
     this.selfSigned = upstreamIntermediates === undefined;
     this.chain = Object.freeze(upstreamIntermediates === undefined ? [] : [certificate, ...upstreamIntermediates]);
     this.#privateKey = privateKey;
-    this.#issuer = createIssuer(info.subject, info.subjectKeyId ?? keyIdentifier(info.spki), signingAlgorithm(this.keyType), privateKey);
+    const ski = parsed.extensions.subjectKeyIdentifier;
+    this.#issuer = createIssuer(Buffer.from(parsed.subject), ski === undefined ? keyIdentifier(parsed.spki) : Buffer.from(ski), signingAlgorithm(this.keyType), privateKey);
   }
 
-  /** Rebuilds an authority from its stored certificate and key (the key is checked against the certificate). */
+  /**
+   * Rebuilds an authority from its stored certificate and key (the key is
+   * checked against the certificate). Throws `X509SvidError` for a malformed
+   * certificate, `TypeError` for a key that does not match it.
+   */
   static fromStored(status: AuthorityStatus, certificate: Buffer, privateKey: KeyObject, upstream: UpstreamAuthority | undefined): X509Authority {
-    const info = readCertificateInfo(certificate);
+    const parsed = ParsedCertificate.fromDer(certificate);
     const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-    if (!spki.equals(info.spki)) throw new TypeError('the stored CA key does not match its certificate');
-    return new X509Authority(status, certificate, privateKey, upstream?.intermediates);
+    if (!spki.equals(parsed.spki)) throw new TypeError('the stored CA key does not match its certificate');
+    return new X509Authority(status, certificate, privateKey, upstream?.intermediates, parsed);
   }
 
   /**

@@ -4,7 +4,8 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import { BOOLEAN_TRUE, explicit, implicitPrimitive, octetString, oid, printableString, sequence, set, TAG, tlv, utf8String } from './der-writer.js';
-import { subjectPublicKeyBits } from './der-reader.js';
+import { DerReader, TAG as DER_TAG } from '../spiffe/x509/der-reader.js';
+import { malformed } from '../spiffe/x509/x509-svid-error.js';
 
 const OID_COUNTRY = oid('2.5.4.6');
 const OID_ORGANIZATION = oid('2.5.4.10');
@@ -83,6 +84,21 @@ export function subjectAltNameExtension(uri: string, dnsNames: readonly string[]
 /** The extensions field, `[3] EXPLICIT SEQUENCE OF Extension`. */
 export function extensionsField(extensions: Buffer[]): Buffer {
   return explicit(3, sequence(...extensions));
+}
+
+/**
+ * The subjectPublicKey bits (without the unused-bits byte) of a DER
+ * SubjectPublicKeyInfo; throws `X509SvidError` (`ERR_X509_SVID_MALFORMED`).
+ */
+export function subjectPublicKeyBits(spki: Buffer): Buffer {
+  const top = new DerReader(spki);
+  const seq = top.enter(DER_TAG.SEQUENCE, 'SubjectPublicKeyInfo');
+  top.finish('SubjectPublicKeyInfo');
+  seq.expect(DER_TAG.SEQUENCE, 'SubjectPublicKeyInfo algorithm');
+  const bits = seq.expect(DER_TAG.BIT_STRING, 'subjectPublicKey');
+  seq.finish('SubjectPublicKeyInfo');
+  if (bits.end === bits.contentStart) throw malformed('subjectPublicKey is empty');
+  return spki.subarray(bits.contentStart + 1, bits.end);
 }
 
 /** The conventional key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */

@@ -47,6 +47,8 @@ export interface CertificateExtensions {
   uris: readonly string[];
   dnsNames: readonly string[];
   nameConstraints: NameConstraints | undefined;
+  /** The SubjectKeyIdentifier's key identifier (a view into the certificate), or undefined when absent. */
+  subjectKeyIdentifier: Buffer | undefined;
   /** OIDs of the extensions marked critical. */
   critical: readonly string[];
 }
@@ -63,6 +65,7 @@ export function parseExtensions(buf: Buffer, explicit: DerElement | undefined): 
     uris: [],
     dnsNames: [],
     nameConstraints: undefined,
+    subjectKeyIdentifier: undefined,
     critical: [],
   };
   if (explicit === undefined) return out;
@@ -100,6 +103,8 @@ export function parseExtensions(buf: Buffer, explicit: DerElement | undefined): 
         out.nameConstraints = readNameConstraints(buf, inner);
         break;
       case OID.subjectKeyIdentifier:
+        out.subjectKeyIdentifier = readSubjectKeyIdentifier(buf, inner);
+        break;
       case OID.authorityKeyIdentifier:
         break; // understood; path building matches names, not key identifiers
       default:
@@ -120,6 +125,13 @@ function readBasicConstraints(buf: Buffer, inner: DerReader): BasicConstraints {
   const len = seq.optional(TAG.INTEGER);
   seq.finish('BasicConstraints');
   return { isCa, pathLen: len === undefined ? undefined : decodeSmallUint(buf, len, 'pathLenConstraint') };
+}
+
+/** `KeyIdentifier ::= OCTET STRING`, any length (as Go's crypto/x509 reads it). */
+function readSubjectKeyIdentifier(buf: Buffer, inner: DerReader): Buffer {
+  const el = inner.expect(TAG.OCTET_STRING, 'SubjectKeyIdentifier');
+  inner.finish('SubjectKeyIdentifier');
+  return buf.subarray(el.contentStart, el.end);
 }
 
 function readKeyUsage(buf: Buffer, inner: DerReader): number {
