@@ -9,7 +9,13 @@
  *   replicas writing at once never duplicate anything; a conflict raises
  *   StoreError `ERR_STORE_ALREADY_EXISTS`; a missing record on update or
  *   delete raises `ERR_STORE_NOT_FOUND`;
- * - every write appends to the change log in the same transaction.
+ * - every write appends to the change log in the same transaction: one row
+ *   per record written (a batch of N entries appends N; `publishAuthorities`
+ *   one, keyed by replica ID; `pruneRevocations` one per pruned revocation).
+ *   Join tokens and the audit trail are not followed by anyone and append none;
+ *   a refused or no-op write appends none;
+ * - change IDs become visible in increasing order (PostgreSQL appends under an
+ *   advisory lock), so a follower polling `changesSince(last)` never skips one.
  */
 import type {
   AttestedAgent,
@@ -38,6 +44,7 @@ export interface Datastore {
   close(): Promise<void>;
 
   // Registration entries
+  /** All or nothing for the entries passed; call it per entry for per-entry results. ERR_STORE_INVALID for a malformed entry. */
   createEntries(entries: readonly NewEntry[], now: number): Promise<RegistrationEntry[]>;
   getEntry(id: string): Promise<RegistrationEntry | null>;
   listEntries(filter?: EntryFilter): Promise<RegistrationEntry[]>;
@@ -51,7 +58,7 @@ export interface Datastore {
   pruneJoinTokens(now: number): Promise<number>;
 
   // Attested agents
-  /** Creates the agent, or replaces serial/expiry/selectors of an existing, unbanned one. */
+  /** Creates the agent, or replaces serial/expiry/selectors of an existing, unbanned one; a banned one: ERR_STORE_AGENT_BANNED. */
   upsertAgent(agent: Omit<AttestedAgent, 'banned' | 'createdAt' | 'updatedAt'>, now: number): Promise<AttestedAgent>;
   getAgent(spiffeId: string): Promise<AttestedAgent | null>;
   listAgents(): Promise<AttestedAgent[]>;
@@ -83,10 +90,11 @@ export interface Datastore {
 
   // Admin audit trail
   appendAudit(record: NewAuditRecord): Promise<void>;
+  /** Oldest first, ids above `sinceId` (default 0), at most `limit` (default 1000). */
   listAudit(options?: { sinceId?: number; limit?: number }): Promise<AuditRecord[]>;
 
   // Change log
-  /** Changes with id > `sinceId`, oldest first. */
+  /** Changes with id > `sinceId`, oldest first, at most `limit` (default 1000). */
   changesSince(sinceId: number, limit?: number): Promise<Change[]>;
   latestChangeId(): Promise<number>;
 }

@@ -106,6 +106,9 @@ export function* listEntriesOp(filter: EntryFilter = {}): Op<RegistrationEntry[]
   return rows.map(toEntry);
 }
 
+/** Never taken from an update, even if a caller slips them in. */
+const FIXED_FIELDS = new Set(['id', 'revision', 'createdAt', 'updatedAt']);
+
 export function* updateEntryOp(id: string, update: EntryUpdate, now: number): Op<RegistrationEntry> {
   // Bumping the revision first locks the row (PostgreSQL) and reads it, so concurrent updates apply one after the other.
   const { rows } = yield sql(
@@ -115,7 +118,7 @@ export function* updateEntryOp(id: string, update: EntryUpdate, now: number): Op
   );
   if (!rows[0]) throw new StoreError('ERR_STORE_NOT_FOUND', `entry "${id}" not found`);
   const current = toEntry(rows[0]);
-  const changes = Object.fromEntries(Object.entries(update).filter(([key, v]) => v !== undefined && key !== 'id'));
+  const changes = Object.fromEntries(Object.entries(update).filter(([key, v]) => v !== undefined && !FIXED_FIELDS.has(key)));
   const merged: RegistrationEntry = { ...current, ...changes, id };
   checkEntry(merged, null);
   const updated: RegistrationEntry = { ...merged, selectors: canonicalSelectors(merged.selectors) };
