@@ -13,6 +13,11 @@
  *   x509-<id>.pem       its CA certificate, PEM
  *   jwt-<kid>.key       a JWT signing key, PKCS#8 PEM
  *
+ * With a `kek` (key-encryption key), the `.key` files hold the keys encrypted
+ * (AES-256-GCM, key-encryption.ts) instead of PEM; loading needs the same
+ * KEK. A plain PEM key file still loads when a KEK is given (a CA created
+ * before the KEK was configured); keys written later are encrypted.
+ *
  * A key file readable by group or others is refused on load. Every change of
  * state (rotation in `advance`) writes the new key files first, then ca.json,
  * then removes the files of dropped authorities, so a crash leaves at worst
@@ -20,10 +25,11 @@
  */
 import { closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { CaError } from './ca-error.js';
 import { CertificateAuthority, type CaState } from './certificate-authority.js';
 import { kPrivateKey } from './internal.js';
+import { decryptPrivateKeyPem, encryptPrivateKeyPem, isEncryptedKeyFile } from './key-encryption.js';
 import { JwtAuthority } from './jwt-authority.js';
 import { isKeyType, type KeyType } from './key-type.js';
 import type { AuthorityStatus } from './rotation.js';
@@ -54,11 +60,15 @@ export interface InitCaDirectoryOptions {
   upstreamKeyFile?: string;
   now?: Date;
   clock?: () => Date;
+  /** Key-encryption key: private keys are written encrypted under it (at least 16 bytes). */
+  kek?: Uint8Array;
 }
 
 export interface LoadCaDirectoryOptions {
   now?: Date;
   clock?: () => Date;
+  /** Key-encryption key the private keys were written under; new keys are encrypted under it. */
+  kek?: Uint8Array;
 }
 
 interface UpstreamFiles {
@@ -76,6 +86,7 @@ export function initCaDirectory(options: InitCaDirectoryOptions): CertificateAut
   checkDirectoryIfPresent(dir);
   const clock = options.clock ?? (() => new Date());
   const now = options.now ?? clock();
+  const kek = checkKek(options.kek);
   let upstreamFiles: UpstreamFiles | undefined;
   let upstream: UpstreamAuthority | undefined;
   if (options.upstreamCertFile !== undefined || options.upstreamKeyFile !== undefined) {
@@ -97,14 +108,14 @@ export function initCaDirectory(options: InitCaDirectoryOptions): CertificateAut
   // Everything is checked; only now is anything written.
   const created = ensureDirectory(dir);
   try {
-    writeState(dir, ca.state(), upstreamFiles, true);
+    writeState(dir, ca.state(), upstreamFiles, true, kek);
   } catch (err) {
     removeOurFiles(dir, new Set());
     if (created) tryRemoveDir(dir);
     if (err instanceof CaError) throw err;
     throw new CaError('ERR_CA_IO', `could not write the CA to ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
   }
-  ca.setStateListener((state) => persist(dir, state, upstreamFiles));
+  ca.setStateListener((state) => persist(dir, state, upstreamFiles, kek));
   return ca;
 }
 
@@ -114,6 +125,7 @@ export function loadCaDirectory(dirInput: string, options: LoadCaDirectoryOption
   const dir = resolve(dirInput);
   const clock = options.clock ?? (() => new Date());
   const now = options.now ?? clock();
+  const kek = checkKek(options.kek);
   const statePath = join(dir, STATE_FILE);
   if (!exists(statePath)) throw new CaError('ERR_CA_NOT_INITIALIZED', `${dir} holds no CA (no ${STATE_FILE}); run "meshward ca init" first`);
   const doc = readStateDocument(statePath);
@@ -127,7 +139,7 @@ export function loadCaDirectory(dirInput: string, options: LoadCaDirectoryOption
     sequence: doc.sequence,
     upstream,
     x509: doc.x509.map((entry) => {
-      const key = readPrivateKeyFile(join(dir, entry.keyFile));
+      const key = readPrivateKeyFile(join(dir, entry.keyFile), kek);
       const cert = readCertificateFile(join(dir, entry.certFile));
       try {
         return X509Authority.fromStored(entry.status, cert, key, upstream);
@@ -136,19 +148,25 @@ export function loadCaDirectory(dirInput: string, options: LoadCaDirectoryOption
       }
     }),
     jwt: doc.jwt.map((entry) => {
-      const key = readPrivateKeyFile(join(dir, entry.keyFile));
+      const key = readPrivateKeyFile(join(dir, entry.keyFile), kek);
       return JwtAuthority.fromStored(entry.id, entry.status, key, createPublicKey(key), entry.notBefore, entry.notAfter);
     }),
   };
   const ca = CertificateAuthority.fromState(state, clock);
-  ca.setStateListener((s) => persist(dir, s, upstreamFiles));
+  ca.setStateListener((s) => persist(dir, s, upstreamFiles, kek));
   ca.advance(now);
   return ca;
 }
 
-function persist(dir: string, state: Readonly<CaState>, upstream: UpstreamFiles | undefined): void {
+function checkKek(kek: unknown): Uint8Array | undefined {
+  if (kek === undefined) return undefined;
+  if (!(kek instanceof Uint8Array) || kek.byteLength < 16) throw new CaError('ERR_CA_BAD_OPTION', 'kek must be at least 16 bytes');
+  return kek;
+}
+
+function persist(dir: string, state: Readonly<CaState>, upstream: UpstreamFiles | undefined, kek: Uint8Array | undefined): void {
   try {
-    writeState(dir, state, upstream, false);
+    writeState(dir, state, upstream, false, kek);
     const keep = new Set<string>();
     for (const a of state.x509) keep.add(`x509-${a.id}.key`).add(`x509-${a.id}.pem`);
     for (const a of state.jwt) keep.add(`jwt-${a.id}.key`);
@@ -160,12 +178,13 @@ function persist(dir: string, state: Readonly<CaState>, upstream: UpstreamFiles 
 }
 
 /** Writes missing key and certificate files, then ca.json (`exclusive`: fail if ca.json exists). */
-function writeState(dir: string, state: Readonly<CaState>, upstream: UpstreamFiles | undefined, exclusive: boolean): void {
+function writeState(dir: string, state: Readonly<CaState>, upstream: UpstreamFiles | undefined, exclusive: boolean, kek: Uint8Array | undefined): void {
+  const keyFile = (name: string, key: KeyObject): string => (kek === undefined ? pkcs8Pem(key) : encryptPrivateKeyPem(pkcs8Pem(key), kek, name));
   for (const a of state.x509) {
-    writeIfMissing(join(dir, `x509-${a.id}.key`), () => pkcs8Pem(a[kPrivateKey]()));
+    writeIfMissing(join(dir, `x509-${a.id}.key`), () => keyFile(`x509-${a.id}.key`, a[kPrivateKey]()));
     writeIfMissing(join(dir, `x509-${a.id}.pem`), () => encodePem('CERTIFICATE', a.certificate));
   }
-  for (const a of state.jwt) writeIfMissing(join(dir, `jwt-${a.id}.key`), () => pkcs8Pem(a[kPrivateKey]()));
+  for (const a of state.jwt) writeIfMissing(join(dir, `jwt-${a.id}.key`), () => keyFile(`jwt-${a.id}.key`, a[kPrivateKey]()));
   const doc = {
     version: STATE_VERSION,
     trustDomain: state.trustDomain.name,
@@ -280,8 +299,9 @@ function exists(path: string): boolean {
 }
 
 /** Reads a private key file, refusing one that group or others may read. Never echoes its content. */
-function readPrivateKeyFile(path: string): KeyObject {
-  const text = readSecretFile(path);
+function readPrivateKeyFile(path: string, kek?: Uint8Array): KeyObject {
+  let text = readSecretFile(path);
+  if (isEncryptedKeyFile(text)) text = decryptPrivateKeyPem(text, kek, basename(path), path);
   try {
     return createPrivateKey({ key: text, format: 'pem' });
   } catch {
