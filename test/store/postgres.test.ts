@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
+import pg from 'pg';
 import { openDatastore, openPostgresDatastore, StoreError } from '../../src/store/index.js';
+import { PgErrorMapper } from '../../src/store/postgres/pg-errors.js';
+import { PostgresRunner } from '../../src/store/postgres/postgres-runner.js';
+import { sql } from '../../src/store/sql/statement.js';
 import { runDatastoreConformance } from './conformance.js';
 import { assertWholeOrAbsent, CRASH_BATCH, runAndKill, SHAPE_SQL, toShape } from './crash.js';
 import { newEntry } from './harness.js';
@@ -96,4 +100,32 @@ test('postgres: kill -9 during batch creates leaves each entry whole or absent, 
   const store = await harness.open();
   assert.equal((await store.listEntries()).length, expected);
   await store.createEntries([newEntry({ spiffeId: 'spiffe://example.org/after-crash' })], 1);
+});
+
+test('postgres: a write that hits a serialization failure or deadlock is retried, then reported as ERR_STORE_UNAVAILABLE', { skip: !PG_URL }, async (t) => {
+  const pool = new pg.Pool({ connectionString: PG_URL! });
+  t.after(() => pool.end());
+  const runner = new PostgresRunner(pool, new PgErrorMapper('postgres://test', []));
+  const conflict = (code: string) => Object.assign(new Error('could not serialize access'), { code });
+
+  let attempts = 0;
+  const value = await runner.write(function* () {
+    attempts++;
+    yield sql('SELECT 1');
+    if (attempts < 3) throw conflict(attempts === 1 ? '40001' : '40P01');
+    return 'done';
+  });
+  assert.equal(value, 'done');
+  assert.equal(attempts, 3);
+
+  attempts = 0;
+  await assert.rejects(
+    runner.write(function* () {
+      attempts++;
+      yield sql('SELECT 1');
+      throw conflict('40001');
+    }),
+    isUnavailable(),
+  );
+  assert.equal(attempts, 4);
 });

@@ -32,7 +32,8 @@ test('sqlite: openDatastore("sqlite") creates DATA/datastore.sqlite3 with mode 0
   t.after(() => store.close());
   assert.equal(store.kind, 'sqlite');
   const file = join(dir, 'data', 'datastore.sqlite3');
-  assert.equal(statSync(file).mode & 0o777, 0o600);
+  await store.createEntries([newEntry()], 1);
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
   const db = new Database(file, { readonly: true });
   t.after(() => db.close());
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');

@@ -50,6 +50,7 @@ export async function openPostgresDatastore(connectionUrl: string, options: Post
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'meshward',
+    keepAlive: true, // notice a vanished server on idle connections
     ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath.replace(/\s+/g, '')}` }),
   });
   // An idle connection dropped by the server must not crash the process; the next query reports it.
