@@ -21,6 +21,7 @@ const STORE_STATUS: Readonly<Record<string, number>> = {
   ERR_STORE_UNAVAILABLE: 503,
   ERR_STORE_INVALID: 400,
   ERR_STORE_MIGRATION: 503,
+  ERR_STORE_AGENT_BANNED: 403,
 };
 
 /** CA refusals caused by the request, and the request field they concern. */
