@@ -46,6 +46,10 @@ export class AgentCache {
     this.#agents.set(agent.spiffeId, agent);
   }
 
+  drop(spiffeId: string): void {
+    this.#agents.delete(spiffeId);
+  }
+
   async apply(changes: readonly Change[]): Promise<void> {
     const keys = new Set<string>();
     for (const c of changes) if (c.kind === 'agent') keys.add(c.key);

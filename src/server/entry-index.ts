@@ -78,6 +78,11 @@ export class MemoryEntryIndex implements EntryIndex {
     this.#add(entry);
   }
 
+  /** Forgets an entry this replica just deleted. */
+  drop(entryId: string): void {
+    this.#remove(entryId);
+  }
+
   get(entryId: string): RegistrationEntry | undefined {
     return this.#entries.get(entryId);
   }

@@ -37,6 +37,7 @@ import type { Caller, ServerContext } from './server-context.js';
 import { ServerError } from './server-error.js';
 import { ServerIdentity, serverSpiffeId } from './server-identity.js';
 import { createTlsServer, TlsPeerAuthenticator } from './tls-listener.js';
+import { writeThrough } from './write-through.js';
 
 /** Request bodies: 1 MiB (a batch of entries: 16 MiB, set by the admin routes). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -150,10 +151,17 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       return { kind: 'anonymous', sourceIp: socket?.remoteAddress ?? '' };
     };
 
+    const routeStore = writeThrough(store, {
+      entryWritten: (e) => entries.put(e),
+      entryDeleted: (e) => entries.drop(e.id),
+      agentWritten: (a) => agents.put(a),
+      agentDeleted: (a) => agents.drop(a.spiffeId),
+      revocationsChanged: () => revocations.load(),
+    });
     const ctx: ServerContext = {
       trustDomain: config.trustDomain,
       replicaId,
-      store,
+      store: routeStore,
       ca,
       entries,
       adminIds: new Set(config.adminIds),
