@@ -4,7 +4,8 @@ import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypt
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaError, CertificateAuthority, KEY_TYPES, type KeyType } from '../../src/ca/index.js';
-import { verifyX509Svid } from '../../src/spiffe/x509/index.js';
+import { ParsedCertificate, verifyX509Svid } from '../../src/spiffe/x509/index.js';
+import { keyIdentifier } from '../../src/ca/x509-profile.js';
 import { openssl, opensslTry, tempDir, writePem, at } from './helpers.js';
 
 const ID = 'spiffe://example.org/ns/default/sa/web';
@@ -84,6 +85,24 @@ for (const caType of KEY_TYPES) {
     });
   }
 }
+
+test('the CA certificate reads back (ParsedCertificate) as built: id = serial, dates, SKI; leaves carry it as their AKI', () => {
+  for (const keyType of ['ec-p256', 'rsa-2048'] as const) {
+    const ca = caOf(keyType);
+    const authority = ca.x509Authorities[0]!;
+    const parsed = ParsedCertificate.fromDer(authority.certificate);
+    const node = new X509Certificate(authority.certificate);
+    assert.equal(authority.id, node.serialNumber.toLowerCase());
+    assert.equal(authority.id, parsed.serialNumber.toString('hex'));
+    assert.equal(authority.notBefore.getTime(), new Date(node.validFrom).getTime());
+    assert.equal(authority.notAfter.getTime(), new Date(node.validTo).getTime());
+    const ski = parsed.extensions.subjectKeyIdentifier!;
+    assert.deepEqual(ski, keyIdentifier(parsed.spki));
+    const leaf = ca.mintX509Svid({ spiffeId: ID, publicKey: leafKey('ec-p256') }).certificate;
+    assert.ok(leaf.includes(Buffer.concat([Buffer.from([0x30, ski.length + 2, 0x80, ski.length]), ski])), 'AuthorityKeyIdentifier keyIdentifier = the CA SKI');
+    assert.ok(ParsedCertificate.fromDer(leaf).issuer.equals(parsed.subject));
+  }
+});
 
 test('notBefore is backdated 10 s at most, TTL defaults to 1 h', () => {
   const ca = CertificateAuthority.create({ trustDomain: 'example.org', now: at('2030-01-01T00:00:00.000Z') });

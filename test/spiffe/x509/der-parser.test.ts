@@ -136,3 +136,16 @@ test('property: a mutated root in the bundle never makes verification throw anyt
     { numRuns: 1000 },
   );
 });
+
+test('the SubjectKeyIdentifier is read strictly: an OCTET STRING and nothing else', async () => {
+  const { Extension } = await import('@peculiar/x509');
+  const id = 'spiffe://example.org/workload';
+  const ski = Buffer.from('0102030405060708090a0b0c0d0e0f1011121314', 'hex');
+  const withSki = await ca.issue(id, { extraExtensions: [new Extension('2.5.29.14', false, derTlv(0x04, ski))] });
+  assert.deepEqual(ParsedCertificate.fromDer(withSki.der).extensions.subjectKeyIdentifier, ski);
+  assert.equal(ParsedCertificate.fromDer(der).extensions.subjectKeyIdentifier, undefined, 'absent when the certificate has none');
+  const wrongTag = await ca.issue(id, { extraExtensions: [new Extension('2.5.29.14', false, derTlv(0x02, ski))] });
+  assertX509Code(() => ParsedCertificate.fromDer(wrongTag.der), 'ERR_X509_SVID_MALFORMED');
+  const trailing = await ca.issue(id, { extraExtensions: [new Extension('2.5.29.14', false, Buffer.concat([derTlv(0x04, ski), Buffer.from([0x05, 0x00])]))] });
+  assertX509Code(() => ParsedCertificate.fromDer(trailing.der), 'ERR_X509_SVID_MALFORMED');
+});
