@@ -101,7 +101,7 @@ export async function call(server: RunningServer | string, dispatcher: Dispatche
 }
 
 /** A request on the admin socket. */
-export async function adminCall(server: RunningServer, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<HttpResult> {
+export async function adminCall(server: { readonly adminSocket: string }, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<HttpResult> {
   const client = new Client('http://localhost', { socketPath: server.adminSocket });
   try {
     const res = await client.request({
@@ -115,7 +115,7 @@ export async function adminCall(server: RunningServer, method: 'GET' | 'POST' | 
   }
 }
 
-export async function joinToken(server: RunningServer, body: Record<string, unknown> = {}): Promise<{ token: string; id: string; agentSpiffeId: string }> {
+export async function joinToken(server: { readonly adminSocket: string }, body: Record<string, unknown> = {}): Promise<{ token: string; id: string; agentSpiffeId: string }> {
   const r = await adminCall(server, 'POST', '/v1/join-tokens', body);
   if (r.status !== 200) throw new Error(`join token: ${r.status} ${r.text}`);
   return r.body;
@@ -162,7 +162,7 @@ export function newEntry(spiffeId: string, parentId: string, extra: Partial<NewE
 }
 
 /** Creates entries through the admin socket (so the whole path is exercised). */
-export async function createEntries(server: RunningServer, entries: Array<Partial<NewEntry> & { spiffeId: string; parentId: string }>): Promise<RegistrationEntry[]> {
+export async function createEntries(server: { readonly adminSocket: string }, entries: Array<Partial<NewEntry> & { spiffeId: string; parentId: string }>): Promise<RegistrationEntry[]> {
   const r = await adminCall(server, 'POST', '/v1/entries', { entries: entries.map((e) => ({ selectors: [{ type: 'unix', value: `uid:${Math.floor(Math.random() * 1e6)}` }], ...e })) });
   if (r.status !== 200) throw new Error(`create entries: ${r.status} ${r.text}`);
   const out: RegistrationEntry[] = [];
