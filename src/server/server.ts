@@ -21,6 +21,7 @@ import { openDatastore } from '../store/open-datastore.js';
 import { adminRoutes } from './admin/index.js';
 import { clearStaleSocket, removeSocket, restrictSocket } from './admin-socket.js';
 import { AgentCache } from './agent-cache.js';
+import { AuditWriter } from './audit-writer.js';
 import { agentRoutes, WatchHub } from './agent-api/index.js';
 import { ChangeFeed } from './change-feed.js';
 import { datastoreLabel, type ServerConfig } from './config.js';
@@ -58,7 +59,7 @@ export interface RunningServer {
   readonly adminSocket: string;
   readonly replicaId: string;
   /** Internals for tests and benchmarks. */
-  readonly internals: { readonly entries: MemoryEntryIndex; readonly feed: ChangeFeed; readonly ca: ServerCaManager; readonly agents: AgentCache; readonly identity: ServerIdentity };
+  readonly internals: { readonly audit: AuditWriter; readonly entries: MemoryEntryIndex; readonly feed: ChangeFeed; readonly ca: ServerCaManager; readonly agents: AgentCache; readonly identity: ServerIdentity };
   close(): Promise<void>;
 }
 
@@ -151,6 +152,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       return { kind: 'anonymous', sourceIp: socket?.remoteAddress ?? '' };
     };
 
+    const auditWriter = new AuditWriter(store, log);
+    cleanups.push(() => auditWriter.close());
     const routeStore = writeThrough(store, {
       entryWritten: (e) => entries.put(e),
       entryDeleted: (e) => entries.drop(e.id),
@@ -169,16 +172,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       log,
       now: clock,
       callerOf,
-      audit: async (record) => {
-        try {
-          await store.appendAudit({ ...record, time: nowSeconds() });
-        } catch (err) {
-          auditFailures++;
-          log.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, action: record.action, failures: auditFailures }, 'cannot write an audit record');
-        }
-      },
+      audit: (record) => auditWriter.write({ ...record, time: nowSeconds() }),
     };
-    let auditFailures = 0;
 
     // Server API: HTTPS with the server SVID; agent routes and admin routes.
     let tlsServer: ReturnType<typeof createTlsServer> | undefined;
@@ -244,7 +239,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       urls: { api: `https://${hostOf(config.bind.host)}:${apiPort}`, health: `http://${hostOf(config.healthBind.host)}:${healthPort}` },
       adminSocket: config.adminSocket,
       replicaId,
-      internals: { entries, feed, ca, agents, identity },
+      internals: { audit: auditWriter, entries, feed, ca, agents, identity },
       close: () => {
         closing ??= cleanup().then(() => log.info('meshward server stopped'));
         return closing;

@@ -173,9 +173,14 @@ test('sign: SVIDs for authorized entries verify against the bundle; TTL from the
   assert.ok(Math.abs(sa.expiresAt - now - 600) < 5, 'entry TTL');
   assert.ok(Math.abs(sb.expiresAt - now - 3600) < 5, 'default TTL');
   assert.match(sa.serialNumber, /^[0-9a-f]+$/);
+  // Signing successes are coalesced per agent and second, written every 250 ms.
+  await server.internals.audit.flush();
   const audit = (await server.ctx.store.listAudit()).filter((x) => x.action === 'svid.sign');
   assert.equal(audit.length, 1);
   assert.equal(audit[0]!.outcome, 'success');
+  assert.equal(audit[0]!.actor, agent.id);
+  assert.equal(audit[0]!.detail.count, 2);
+  assert.deepEqual(audit[0]!.detail.serialNumbers, [sa.serialNumber, sb.serialNumber]);
   assert.ok(!JSON.stringify(audit).includes('CERTIFICATE REQUEST'), 'no CSR in the audit trail');
 });
 
