@@ -18,6 +18,7 @@ import { registerAgentAdminCommands } from './agent-admin.js';
 import { registerRevokeCommand } from './revoke.js';
 import { registerHealthcheckCommand } from './healthcheck.js';
 import { registerPolicyServerCommands } from './policy-server.js';
+import { registerServerCommands } from './server.js';
 import { normalizeSpireFlags } from './spire-flags.js';
 import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`meshward: ${text.replace(/^error: /, '')}`) });
+  registerServerCommands(program);
   registerCaCommands(program);
   registerX509Commands(program);
   registerJwtCommands(program);
