@@ -4,11 +4,12 @@
  * public key is taken from a request; the identity always comes from the
  * caller (as SPIRE does), never from the request's subject or attributes.
  */
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { CaError } from './ca-error.js';
 import { DerReader, TAG, contextTag, decodeOid } from '../spiffe/x509/der-reader.js';
 import { X509SvidError } from '../spiffe/x509/x509-svid-error.js';
 import { classifyKey, type KeyFamily } from './key-type.js';
+import { importSpki } from './spki.js';
 import { decodePemBlocks, looksLikePem } from '../spiffe/pem.js';
 
 export const MAX_CSR_BYTES = 64 * 1024;
@@ -77,7 +78,7 @@ export function publicKeyFromCsr(csr: string | Uint8Array): KeyObject {
   }
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    publicKey = importSpki(spki);
   } catch {
     throw new CaError('ERR_CA_UNSUPPORTED_KEY', 'the CSR public key is not a key node:crypto can read');
   }

@@ -40,3 +40,15 @@ test('keys we do not allow cannot make a CSR', () => {
   const ed = generateKeyPairSync('ed25519');
   assert.throws(() => createCsr(ed.privateKey, ed.publicKey));
 });
+
+test('importSpki (the fast JWK path for EC keys) yields the same key and SPKI bytes as Node', async () => {
+  const { importSpki, spkiOf } = await import('../../src/ca/spki.js');
+  for (const make of [keys['ec-p256'], keys['ec-p384'], keys['rsa-2048']]) {
+    const { publicKey } = make();
+    const der = publicKey.export({ type: 'spki', format: 'der' });
+    const imported = importSpki(der);
+    assert.ok(imported.equals(publicKey));
+    assert.ok(spkiOf(imported).equals(der));
+  }
+  assert.throws(() => importSpki(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200' + '04' + '00'.repeat(64), 'hex')));
+});
