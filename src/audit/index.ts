@@ -1,0 +1,13 @@
+export { AuditError, type AuditErrorCode } from './audit-error.js';
+export type { AuditDecision, AuditKind, AuditRecord, AuditRecordInput, AuditText } from './record.js';
+export { sanitizeRecord, redactSecrets, toWellFormedText, FIELD_CAPS, type SanitizeStats } from './sanitize.js';
+export { generateRequestId, isValidRequestId, resolveRequestId, MAX_REQUEST_ID_LENGTH } from './request-id.js';
+export { describeToken } from './token-id.js';
+export { GENESIS_PREV, GENESIS_HEAD, encodeJson, sealRecord, sealBatch, sha256Hex, type ChainHead, type SealedLine } from './chain.js';
+export { verifyAuditLines, type VerifyOptions, type VerifyResult } from './verify-lines.js';
+export { verifyAuditFile, splitLines } from './verify-file.js';
+export type { AuditSink } from './sink.js';
+export { FileAuditSink, openFileSink, type FileSinkOptions } from './file-sink.js';
+export { SqliteAuditSink, openSqliteSink, type SqliteSinkOptions } from './sqlite-sink.js';
+export { PostgresAuditSink, openPostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
+export { Auditor, type AuditorOptions, type AuditStats } from './auditor.js';
