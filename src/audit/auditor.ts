@@ -223,7 +223,10 @@ export class Auditor {
 
   async #run(): Promise<void> {
     while (this.#urgent > 0 || this.#flushWaiters.length > 0 || this.#queue.length >= this.#maxBatch) {
-      const chunk = this.#queue.splice(0, this.#maxBatch);
+      // Group commit: a durable write (a denial, a flush) takes the whole queue, so one fsync covers
+      // every denial waiting; otherwise one batch at a time.
+      const durableWanted = this.#urgent > 0 || this.#flushWaiters.length > 0;
+      const chunk = this.#queue.splice(0, durableWanted ? this.#queue.length : this.#maxBatch);
       const flushed = this.#queue.length === 0 ? this.#flushWaiters.splice(0) : [];
       let urgent = 0;
       for (const e of chunk) if (e.waiter) urgent += 1;
