@@ -4,7 +4,7 @@
  * hex) of the previous line's exact bytes, without its newline. The first
  * line of a new chain has `prev` = GENESIS_PREV (64 zeros).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditRecord } from './record.js';
 
 export const GENESIS_PREV = '0'.repeat(64);
@@ -18,7 +18,7 @@ export interface ChainHead {
 export const GENESIS_HEAD: ChainHead = { seq: 0, hash: GENESIS_PREV };
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex'); // one-shot: cheaper than createHash() for a single line
 }
 
 /**
@@ -27,8 +27,12 @@ export function sha256Hex(data: string | Uint8Array): string {
  * JSON but some line readers split on them, so they are escaped as well: one
  * record is always exactly one line, whatever the reader.
  */
+const LINE_SEPARATORS = /[\u0085\u2028\u2029]/;
+
 export function encodeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(value);
+  if (!LINE_SEPARATORS.test(json)) return json;
+  return json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export interface SealedLine {
