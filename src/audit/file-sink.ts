@@ -19,6 +19,11 @@ export interface FileSinkOptions {
   readonly mode?: number;
   /** Clock for gap records; default Date.now. */
   readonly now?: () => number;
+  /**
+   * The `prev` of the first record when the file is new or empty: the head hash
+   * of the file this one continues (after a rotation). Default GENESIS_PREV.
+   */
+  readonly firstPrev?: string;
   /** Called when a torn final line is found on open (or after a failed write). */
   readonly onTornTail?: (info: { bytes: number; afterSeq: number }) => void;
 }
@@ -64,7 +69,11 @@ export class FileAuditSink implements AuditSink {
 
   /** Reads where the chain stands on disk; terminates a torn line and writes a gap record after it. */
   async #resume(): Promise<void> {
-    const tail = await readFileTail(this.fh, this.path);
+    let tail = await readFileTail(this.fh, this.path);
+    if (tail.head.seq === 0 && this.options.firstPrev !== undefined) {
+      if (!/^[0-9a-f]{64}$/.test(this.options.firstPrev)) throw new AuditError('ERR_AUDIT_INVALID', 'firstPrev must be 64 lowercase hex digits');
+      tail = { ...tail, head: { seq: 0, hash: this.options.firstPrev } };
+    }
     this.#head = tail.head;
     if (tail.torn.length === 0) return;
     const complete = parseLine(tail.torn);

@@ -177,3 +177,17 @@ test('a gap record cannot excuse an altered middle line', async (t) => {
   const r = await verifyAuditFile(path);
   assert.deepEqual([r.ok, r.firstBadLine], [false, 4]);
 });
+
+test('a rotated file can carry the previous file head over as its first prev', async (t) => {
+  const dir = tempDir(t);
+  const old = join(dir, 'old.jsonl');
+  await writeChain(old, 3);
+  const head = (await verifyAuditFile(old)).head!.hash;
+  const next = join(dir, 'next.jsonl');
+  const auditor = new Auditor({ sink: await openFileSink(next, { firstPrev: head }) });
+  auditor.recordAllowed(sample());
+  await auditor.close();
+  assert.equal((await verifyAuditFile(next)).ok, false);
+  const r = await verifyAuditFile(next, { firstPrev: head });
+  assert.deepEqual([r.ok, r.records], [true, 1]);
+});
