@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect as http2Connect, type Http2SecureServer } from 'node:http2';
 import type { Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetch } from 'undici';
 import { authorizeId, authorizeMemberOf } from '../../src/spiffe/authorizers.js';
@@ -28,7 +29,7 @@ async function listen<S extends Server | Http2SecureServer>(server: S): Promise<
 
 async function startEchoServer(source = new MutableSource(serverSvid, exampleCa.bundle()), authorize = authorizeId('spiffe://example.org/client')) {
   const rejected: Error[] = [];
-  const server = createMtlsServer({ source, authorize }, (req, res) => res.end(req.spiffeId.toString()));
+  const server = createMtlsServer({ source, authorize }, (req: IncomingMessage, res: ServerResponse) => res.end(req.spiffeId?.toString()));
   server.on('spiffePeerRejected', (err: Error) => rejected.push(err));
   return { ...(await listen(server)), source, rejected };
 }
@@ -164,10 +165,12 @@ test('rotation under load: server and client SVIDs rotate many times, zero faile
   let ok = 0;
   const failures: unknown[] = [];
   const seen = new Set<string>();
+  let n = 0;
   const worker = async () => {
     while (!stop) {
       try {
-        const res = await fetch(url, { dispatcher });
+        // every third request closes its connection, so new handshakes keep happening during the rotations
+        const res = await fetch(url, { dispatcher, headers: ++n % 3 === 0 ? { connection: 'close' } : {} });
         const text = await res.text();
         if (res.status === 200) {
           ok++;
