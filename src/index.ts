@@ -23,3 +23,7 @@ export * from './ca/index.js';
 
 // Authorization policy
 export * from './policy/index.js';
+
+// Evidence: audit records and telemetry
+export * from './audit/index.js';
+export * from './telemetry/index.js';

@@ -19,6 +19,7 @@ import { registerRevokeCommand } from './revoke.js';
 import { registerHealthcheckCommand } from './healthcheck.js';
 import { registerPolicyServerCommands } from './policy-server.js';
 import { registerServerCommands } from './server.js';
+import { registerAuditCommands } from './audit.js';
 import { normalizeSpireFlags } from './spire-flags.js';
 import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerAgentAdminCommands(program.command('agent').description('the per-host agent and attested agents'));
   registerRevokeCommand(program);
   registerHealthcheckCommand(program);
+  registerAuditCommands(program);
   registerDemoCommand(program);
   return program;
 }
