@@ -21,6 +21,13 @@ export interface TakeResult {
   readonly retryAfterMs: number;
 }
 
+export interface ConsumeResult extends TakeResult {
+  /** Tokens left after this call (fractional). */
+  readonly remaining: number;
+  /** Milliseconds until the bucket holds `burst` tokens again. */
+  readonly fullInMs: number;
+}
+
 const ALLOWED: TakeResult = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
 function checkOptions(options: TokenBucketOptions): { rate: number; burst: number } {
@@ -62,6 +69,16 @@ export class TokenBucket {
     return { allowed: false, retryAfterMs: Math.ceil(((wanted - this.#tokens) / this.ratePerSecond) * 1000) };
   }
 
+  /**
+   * Like `take`, and also reports what is left: `remaining` tokens after this call
+   * and `fullInMs`, the milliseconds until the bucket is full again.
+   */
+  consume(count = 1, now: number = Date.now()): ConsumeResult {
+    const r = this.take(count, now);
+    const tokens = this.#tokens;
+    return { allowed: r.allowed, retryAfterMs: r.retryAfterMs, remaining: tokens, fullInMs: Math.ceil(((this.burst - tokens) / this.ratePerSecond) * 1000) };
+  }
+
   /** True when the bucket is full at `now` (it can be forgotten without changing behaviour). */
   isFull(now: number = Date.now()): boolean {
     return this.available(now) >= this.burst;
@@ -99,13 +116,22 @@ export class KeyedTokenBuckets {
   }
 
   take(key: string, count = 1, now: number = Date.now()): TakeResult {
+    return this.#bucket(key, now).take(count, now);
+  }
+
+  /** Like `take`, with the tokens left and the time until the bucket is full again. */
+  consume(key: string, count = 1, now: number = Date.now()): ConsumeResult {
+    return this.#bucket(key, now).consume(count, now);
+  }
+
+  #bucket(key: string, now: number): TokenBucket {
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#maxKeys) this.#evict(now);
       bucket = new TokenBucket(this.#options, now);
       this.#buckets.set(key, bucket);
     }
-    return bucket.take(count, now);
+    return bucket;
   }
 
   /** Forgets buckets that are full again (callers may run this periodically). */

@@ -1,0 +1,37 @@
+// The guards the proxy assembles: rate limits, bulkheads, lockout, circuit
+// breaking, retries, timeouts, HTTP hygiene and input validation.
+export { GuardError, GUARD_STATUS, isGuardError } from './guard-error.js';
+export type { GuardErrorCode } from './guard-error.js';
+export { TokenBucket, KeyedTokenBuckets } from './token-bucket.js';
+export type { TokenBucketOptions, KeyedTokenBucketsOptions, TakeResult, ConsumeResult } from './token-bucket.js';
+export { rateLimitKey, rateLimitError, checkRateLimitOptions } from './rate-limiter.js';
+export type { RateLimiter, RateLimitResult, RateLimitOptions } from './rate-limiter.js';
+export { LocalRateLimiter } from './local-rate-limiter.js';
+export type { LocalRateLimiterOptions } from './local-rate-limiter.js';
+export { RedisRateLimiter, createLimiterRedis } from './redis-rate-limiter.js';
+export type { RedisRateLimiterOptions, RedisRateLimiterStats, RateLimitFailure, FailureMode } from './redis-rate-limiter.js';
+export { rateLimitHeaders } from './rate-limit-headers.js';
+export type { RateLimitHeaderOptions } from './rate-limit-headers.js';
+export { Bulkhead, KeyedBulkheads } from './bulkhead.js';
+export type { BulkheadOptions, KeyedBulkheadsOptions, Release } from './bulkhead.js';
+export { ConnectionLimiter } from './connection-limiter.js';
+export type { ConnectionLimiterOptions } from './connection-limiter.js';
+export { Lockout } from './lockout.js';
+export type { LockoutOptions, LockoutEvent, LockoutStatus, AuthFailureReason } from './lockout.js';
+export { CircuitBreaker, UpstreamBreakers, DEFAULT_BREAKER } from './circuit-breaker.js';
+export type { CircuitBreakerOptions, UpstreamBreakersOptions, CircuitStateName, CircuitTicket, BreakerSpec } from './circuit-breaker.js';
+export { OutlierDetector } from './outlier-detection.js';
+export type { OutlierDetectionOptions } from './outlier-detection.js';
+export { withTimeout } from './timeout.js';
+export { retry, RetryBudget, isRetryableRequest } from './retry.js';
+export type { RetryOptions, RetryBudgetOptions, RetryableRequest } from './retry.js';
+export { serverLimits, serverProperties, http2Limits, applyServerLimits, MAX_HEADER_BYTES, MAX_BODY_BYTES } from './server-limits.js';
+export { checkRequestHygiene } from './request-hygiene.js';
+export type { HygieneRequest, HygieneOptions } from './request-hygiene.js';
+export { readBody, checkContentLength, ByteLimit } from './body-limit.js';
+export { guardHttp2Session } from './http2-session-guard.js';
+export type { Http2SessionGuardOptions, Http2SessionStats } from './http2-session-guard.js';
+export { parseMediaType, checkContentType } from './content-type.js';
+export type { MediaType } from './content-type.js';
+export { RouteValidator } from './input-validation.js';
+export type { RouteInputRule, ValidatedInput } from './input-validation.js';

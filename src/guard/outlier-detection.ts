@@ -1,0 +1,81 @@
+/**
+ * Passive health checking of an upstream's endpoints (Envoy outlier
+ * detection, SECURITY-CASES 80): `consecutive5xx` (default 5) gateway or
+ * server errors in a row eject an endpoint for `baseEjectionMs` (30 s) × the
+ * times it was ejected (capped at `maxEjectionMs`, 300 s), never ejecting
+ * more than `maxEjectionPercent` (10%) of the endpoints — but always at least one.
+ */
+
+export interface OutlierDetectionOptions {
+  readonly consecutive5xx?: number;
+  readonly baseEjectionMs?: number;
+  readonly maxEjectionMs?: number;
+  readonly maxEjectionPercent?: number;
+  readonly clock?: () => number;
+  readonly onEject?: (endpoint: string, until: number) => void;
+}
+
+interface Endpoint {
+  consecutive: number;
+  ejections: number;
+  ejectedUntil: number;
+}
+
+export class OutlierDetector {
+  readonly #consecutive: number;
+  readonly #base: number;
+  readonly #max: number;
+  readonly #percent: number;
+  readonly #clock: () => number;
+  readonly #onEject: OutlierDetectionOptions['onEject'];
+  readonly #endpoints = new Map<string, Endpoint>();
+
+  constructor(endpoints: readonly string[], options: OutlierDetectionOptions = {}) {
+    this.#consecutive = options.consecutive5xx ?? 5;
+    this.#base = options.baseEjectionMs ?? 30_000;
+    this.#max = options.maxEjectionMs ?? 300_000;
+    this.#percent = options.maxEjectionPercent ?? 10;
+    if (!Number.isSafeInteger(this.#consecutive) || this.#consecutive < 1) throw new RangeError('consecutive5xx must be a positive integer');
+    if (!(this.#percent >= 0 && this.#percent <= 100)) throw new RangeError('maxEjectionPercent must be between 0 and 100');
+    this.#clock = options.clock ?? Date.now;
+    this.#onEject = options.onEject;
+    for (const e of endpoints) this.#endpoints.set(e, { consecutive: 0, ejections: 0, ejectedUntil: 0 });
+  }
+
+  /** Records a response (or a connection failure as status 502) from `endpoint`. */
+  record(endpoint: string, status: number): void {
+    const e = this.#endpoints.get(endpoint);
+    if (e === undefined) return;
+    if (status < 500) {
+      e.consecutive = 0;
+      return;
+    }
+    if (++e.consecutive < this.#consecutive || this.isEjected(endpoint)) return;
+    const now = this.#clock();
+    const ejected = this.ejectedCount();
+    const total = this.#endpoints.size;
+    if (ejected > 0 && ((ejected + 1) * 100) / total > this.#percent) return;
+    e.ejections++;
+    e.consecutive = 0;
+    e.ejectedUntil = now + Math.min(this.#max, this.#base * e.ejections);
+    this.#onEject?.(endpoint, e.ejectedUntil);
+  }
+
+  isEjected(endpoint: string): boolean {
+    const e = this.#endpoints.get(endpoint);
+    return e !== undefined && e.ejectedUntil > this.#clock();
+  }
+
+  ejectedCount(): number {
+    const now = this.#clock();
+    let n = 0;
+    for (const e of this.#endpoints.values()) if (e.ejectedUntil > now) n++;
+    return n;
+  }
+
+  /** Endpoints that may receive traffic now. */
+  healthy(): string[] {
+    const now = this.#clock();
+    return [...this.#endpoints].filter(([, e]) => e.ejectedUntil <= now).map(([k]) => k);
+  }
+}
