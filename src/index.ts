@@ -27,3 +27,6 @@ export * from './policy/index.js';
 // Evidence: audit records and telemetry
 export * from './audit/index.js';
 export * from './telemetry/index.js';
+
+// Protection: rate limits, bulkheads, lockout, circuit breakers, input validation
+export * from './guard/index.js';
