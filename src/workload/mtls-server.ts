@@ -59,6 +59,7 @@ export function protectTlsServer<S extends TlsServer>(server: S, options: Protec
   checkMtlsArguments(source, authorize);
   server.prependListener('secureConnection', (socket: TLSSocket) => {
     try {
+      source.getX509Svid(); // no identity of our own any more (closed, PermissionDenied, expired): serve nobody
       const id = verifyTlsPeer(socket, source, authorize);
       Object.defineProperty(socket, kPeerId, { value: id, enumerable: false, configurable: false, writable: false });
     } catch (err) {
