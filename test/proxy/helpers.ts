@@ -52,7 +52,7 @@ export class TestPki {
     writeFileSync(cert, certPem);
     writeFileSync(key, keyPem, { mode: 0o600 });
     writeFileSync(bundle, bundlePem);
-    const serial = new X509Certificate(minted.chain[0]).serialNumber.toLowerCase();
+    const serial = new X509Certificate(minted.chain[0]!).serialNumber.toLowerCase();
     return { id, cert, key, bundle, certPem, keyPem, bundlePem, serial };
   }
 }
