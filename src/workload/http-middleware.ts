@@ -21,6 +21,17 @@ import type { JwtBundleSource } from '../spiffe/sources.js';
 import { defaultBundleSource } from './bundle-source.js';
 import { HttpAuthError } from './errors.js';
 import { authenticateJwtSvid, type JwtSvidAuthOptions } from './jwt-auth.js';
+import type { SpiffeId } from '../spiffe/spiffe-id.js';
+import type { JwtSvid } from '../spiffe/jwt/jwt-svid.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified mTLS peer (set by `meshwardFastify` / `requireSpiffeId`). */
+    spiffeId?: SpiffeId;
+    /** The validated JWT-SVID (set by `requireJwtSvid`). */
+    jwtSvid?: JwtSvid;
+  }
+}
 
 interface FastifyLikeRequest {
   raw: IncomingMessage;
@@ -33,7 +44,8 @@ interface FastifyLikeReply {
 }
 
 /** Express middleware and Fastify hook in one. */
-export type MeshwardMiddleware = (req: any, res: any, next: (err?: unknown) => void) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type MeshwardMiddleware = (req: any, res: any, next: any) => void;
 
 function isFastify(req: unknown, res: unknown): req is FastifyLikeRequest {
   return typeof req === 'object' && req !== null && 'raw' in req && typeof (res as FastifyLikeReply)?.code === 'function';
@@ -61,7 +73,7 @@ function middleware(jwt: boolean, run: (raw: IncomingMessage) => Promise<Record<
     let result: Promise<Record<string, unknown>> | Record<string, unknown>;
     const onError = (err: unknown) => {
       if (err instanceof HttpAuthError) deny(req, res, err, jwt);
-      else next(err);
+      else (next as (e?: unknown) => void)(err);
     };
     const onResult = (values: Record<string, unknown>) => {
       for (const [k, v] of Object.entries(values)) {
