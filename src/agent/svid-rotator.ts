@@ -49,6 +49,7 @@ export class SvidRotator {
   #again = false;
   #closed = false;
   #retryAt = 0;
+  #forceBefore = 0;
   /** Entry IDs whose signing failed in the last pass (not "pending" anymore). */
   readonly failed = new Set<string>();
 
@@ -79,12 +80,19 @@ export class SvidRotator {
     clearTimeout(this.#timer);
   }
 
+  /** Re-signs every SVID obtained before now (a forced rotation, e.g. after a CA was tainted). */
+  rotateAll(): void {
+    this.#forceBefore = this.#now() + 1;
+    this.#retryAt = 0;
+    this.kick();
+  }
+
   /** Entries that need a (new) SVID now. */
   due(now = this.#now()): AgentEntry[] {
     const out: AgentEntry[] = [];
     for (const e of this.#o.cache.entries()) {
       const s = this.#o.cache.svid(e.id);
-      if (s === undefined || s.entryRevision !== e.revision || s.rotateAt <= now) out.push(e);
+      if (s === undefined || s.entryRevision !== e.revision || s.rotateAt <= now || s.requestedAt < this.#forceBefore) out.push(e);
     }
     return out;
   }

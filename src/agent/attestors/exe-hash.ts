@@ -5,8 +5,7 @@
  * could run a huge binary) and cached by (dev, ino, mtime, size).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
 
 const MAX_CACHED = 4096;
 
@@ -22,7 +21,7 @@ export class ExeHasher {
   /** Hex digest, or undefined when over the limit or unreadable. */
   async hash(pid: number): Promise<string | undefined> {
     const path = `/proc/${pid}/exe`;
-    const st = await stat(path);
+    const st = statSync(path);
     if (!st.isFile() || st.size > this.#limit) return undefined;
     const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
     const known = this.#cache.get(key);
@@ -36,7 +35,7 @@ export class ExeHasher {
     }
     const digest = hash.digest('hex');
     // The file must not have changed while it was read.
-    const after = await stat(path);
+    const after = statSync(path);
     if (`${after.dev}:${after.ino}:${after.mtimeMs}:${after.size}` !== key) return undefined;
     if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, digest);

@@ -4,7 +4,7 @@
  * wins (as getpwuid does); a name with characters outside the portable set
  * is not used. Each file is re-read only when its mtime or size changes.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 
 const NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}\$?$/;
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -38,11 +38,11 @@ export class NameDb {
 
   async nameOf(id: number): Promise<string | undefined> {
     try {
-      const st = await stat(this.#path);
+      const st = statSync(this.#path); // a cheap stat per call; the file is re-read only when it changed
       const key = `${st.mtimeMs}:${st.size}:${st.ino}`;
       if (key !== this.#key) {
         if (st.size > MAX_FILE_BYTES) return undefined;
-        this.#names = parseNameFile(await readFile(this.#path, 'utf8'), this.#minFields);
+        this.#names = parseNameFile(readFileSync(this.#path, 'utf8'), this.#minFields);
         this.#key = key;
       }
     } catch {

@@ -4,8 +4,7 @@
  * process for the life of the machine), its uids, gids and supplementary
  * groups (/proc/PID/status), its executable (/proc/PID/exe).
  */
-import { readFile, readlink } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcIdentity {
   readonly startTime: string;
@@ -57,11 +56,16 @@ export interface ProcReader {
   exe(pid: number): Promise<string>;
 }
 
+/**
+ * Synchronous reads on purpose: /proc files are made by the kernel on read
+ * (no disk I/O), and a thread-pool round trip per file would cost more than
+ * the read. The start time is read on the 'connection' event, before the
+ * peer can exit and be replaced.
+ */
 export const linuxProc: ProcReader = {
-  // Synchronous on purpose: it runs on the 'connection' event, before the peer can exit and be replaced.
   startTime: (pid) => parseStatStartTime(readFileSync(`/proc/${pid}/stat`, 'latin1')),
-  status: async (pid) => parseStatus(await readFile(`/proc/${pid}/status`, 'latin1')),
-  exe: (pid) => readlink(`/proc/${pid}/exe`),
+  status: async (pid) => parseStatus(readFileSync(`/proc/${pid}/status`, 'latin1')),
+  exe: async (pid) => readlinkSync(`/proc/${pid}/exe`),
 };
 
 /** The process as it is now (start time, effective uid/gid). */
