@@ -19,7 +19,7 @@ after(() => server.forceShutdown());
 
 function call(clientSvid = svidFrom(exampleCa, 'spiffe://example.org/client'), serverId = 'spiffe://example.org/grpc', spoof?: string): Promise<string> {
   const creds = grpcChannelCredentials(new MutableSource(clientSvid, exampleCa.bundle(), otherCa.bundle()), authorizeId(serverId));
-  const client = new Client(`127.0.0.1:${port}`, creds) as grpc.Client & { FetchJWTSVID: Function };
+  const client = new Client(`127.0.0.1:${port}`, creds) as unknown as grpc.Client & { FetchJWTSVID: Function };
   const md = new grpc.Metadata();
   if (spoof) md.set('x-meshward-spiffe-id', spoof);
   return new Promise((resolve, reject) => {
