@@ -163,7 +163,8 @@ export async function startInboundListener(options: InboundListenerOptions): Pro
     } catch {
       return;
     }
-    if (next === current) return;
+    // a source may re-emit the same SVID (a watched directory that changed for another reason)
+    if (next === current || next.certificatesPem() === current.certificatesPem()) return;
     tlsServer.setSecureContext(serverContextOptions(next));
     current = next;
     options.onLog?.('SVID rotated', { id: next.id.toString(), expiresAt: next.expiresAt.toISOString() });
