@@ -133,6 +133,8 @@ try {
     for (const c of clients) c.close();
     child.kill('SIGTERM');
   }
+} catch (err) {
+  result.error = (err as Error).message;
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
