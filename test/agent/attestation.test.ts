@@ -143,7 +143,12 @@ test('hostile: a second attestation with the same join token fails; a banned age
   await createEntries(server, [{ spiffeId: `spiffe://${TD}/web`, parentId: agent.spiffeId, selectors: [{ type: 'unix', value: 'uid:0' }] }]);
   const client = workloadClient(agent.socketPath);
   t.after(() => client.close());
-  const [m] = await firstMessages(client.FetchX509SVID({}, securityHeader()), 1);
+  // PermissionDenied until the agent has synced the entry (clients retry it, as the spec says).
+  let m: any;
+  for (let i = 0; i < 50 && m === undefined; i++) {
+    [m] = await firstMessages(client.FetchX509SVID({}, securityHeader()), 1).catch(() => [undefined]);
+    if (m === undefined) await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(m.svids.length, 1);
   assert.equal((await adminCall(server, 'POST', '/v1/agents/ban', { spiffeId: agent.spiffeId })).status, 200);
   const end = Date.now() + 10_000;
