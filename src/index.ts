@@ -30,3 +30,6 @@ export * from './telemetry/index.js';
 
 // Protection: rate limits, bulkheads, lockout, circuit breakers, input validation
 export * from './guard/index.js';
+
+// The sidecar proxy, for embedding
+export * from './proxy/index.js';

@@ -20,6 +20,7 @@ import { registerHealthcheckCommand } from './healthcheck.js';
 import { registerPolicyServerCommands } from './policy-server.js';
 import { registerServerCommands } from './server.js';
 import { registerAuditCommands } from './audit.js';
+import { registerProxyCommands } from './proxy.js';
 import { normalizeSpireFlags } from './spire-flags.js';
 import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerRevokeCommand(program);
   registerHealthcheckCommand(program);
   registerAuditCommands(program);
+  registerProxyCommands(program);
   registerDemoCommand(program);
   return program;
 }
