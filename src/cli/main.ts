@@ -21,6 +21,7 @@ import { registerPolicyServerCommands } from './policy-server.js';
 import { registerServerCommands } from './server.js';
 import { registerAuditCommands } from './audit.js';
 import { registerProxyCommands } from './proxy.js';
+import { registerAgentRunCommands } from './agent.js';
 import { normalizeSpireFlags } from './spire-flags.js';
 import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
@@ -42,7 +43,9 @@ export function buildProgram(): Command {
   registerPolicyServerCommands(program.commands.find((c) => c.name() === 'policy')!);
   registerEntryCommands(program);
   registerTokenCommands(program);
-  registerAgentAdminCommands(program.command('agent').description('the per-host agent and attested agents'));
+  const agent = program.command('agent').description('the per-host agent and attested agents');
+  registerAgentRunCommands(agent);
+  registerAgentAdminCommands(agent);
   registerRevokeCommand(program);
   registerHealthcheckCommand(program);
   registerAuditCommands(program);
