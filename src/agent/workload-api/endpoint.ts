@@ -16,6 +16,7 @@ import type { ProcReader } from '../attestors/proc.js';
 import { peerCredentialsOf } from '../peer-credentials.js';
 import { createGrpcServer } from './grpc-server.js';
 import { workloadApiMethods, type WorkloadApiDeps } from './handlers.js';
+import { policyDistributionMethods } from './policy-service.js';
 import { checkSecurityHeader } from './security-header.js';
 
 /** `unix:///abs/path` (SPIFFE_ENDPOINT_SOCKET form) or a plain absolute path → the path. */
@@ -40,7 +41,7 @@ export async function startWorkloadEndpoint(socketPath: string, deps: WorkloadAp
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   await removeStaleSocket(socketPath);
   const server = createGrpcServer<ConnectedPeer>({
-    methods: workloadApiMethods(deps),
+    methods: { ...workloadApiMethods(deps), ...policyDistributionMethods(deps) },
     onConnection: (socket) => recordPeer(peerCredentialsOf(socket), deps.proc),
     precheck: (call) => checkSecurityHeader(call.rawHeaders),
     onError: (err, where) => deps.log.debug({ where, err: (err as Error)?.message }, 'workload API connection error'),
