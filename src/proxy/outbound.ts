@@ -69,6 +69,8 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
     const trace = continueTrace(req.headers.traceparent, req.headers.tracestate);
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const headers = requestHeadersForUpstream(req.headers, requestId, trace.traceparent, trace.tracestate);
+    // Read now: once the response is done, Node may have detached the socket (req.socket null).
+    const source = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     let bytesOut = 0;
     const finish = (status: number, decision: 'allow' | 'deny', reason: string | null) => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
@@ -78,7 +80,7 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
         kind: 'http',
         caller: ctx.self(),
         destination: config.spiffeId,
-        source: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+        source,
         method: req.method ?? null,
         path: req.url ?? null,
         normalizedPath: null,
