@@ -22,6 +22,7 @@ export function registerProxyCommands(program: Command): void {
     .option('--inbound <host:port>', 'inbound mTLS listener, e.g. 127.0.0.1:15006')
     .option('--app <host:port>', 'the app behind the proxy, e.g. 127.0.0.1:8080')
     .option('--policy <file>', 'AuthorizationPolicy YAML (repeatable); without it: any caller of the local trust domain', collect)
+    .option('--policy-source <source>', 'workload-api: the policies the server distributes, streamed by the agent at --socket (fails closed until the first set); exclusive with --policy')
     .option('--namespace <ns>', "this workload's namespace (policy selection)")
     .option('--label <k=v>', "this workload's labels (repeatable)", collect)
     .option('--outbound <listen=host:port=spiffe-id>', 'outbound listener to one destination (repeatable)', collect)

@@ -91,6 +91,12 @@ export interface ProxyConfig {
   readonly outbound: readonly OutboundConfig[];
   /** Policy files (Istio AuthorizationPolicy YAML); none: any caller of the local trust domain. */
   readonly policyFiles: readonly string[];
+  /**
+   * `workload-api`: inbound authorization uses the policies the server
+   * distributes, streamed by the agent (`policySource` / `--policy-source`);
+   * fails closed until the first set and on an invalid one. Exclusive with `policy`.
+   */
+  readonly policySource?: { readonly kind: 'workload-api'; readonly address: string };
   readonly routes: readonly RouteConfig[];
   readonly lockout: { readonly maxFailures: number; readonly windowMs: number; readonly cooldownMs: number };
   readonly metrics: HostPort | undefined;
@@ -287,7 +293,7 @@ function outbound(v: unknown, key: string): OutboundConfig {
 /** Validates a parsed YAML document (and the environment) into a ProxyConfig. */
 export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
   if (!isObj(doc)) throw configError('(root)', 'expected a YAML mapping');
-  known(doc, '', ['workload', 'identity', 'inbound', 'outbound', 'policy', 'routes', 'defaults', 'lockout', 'metrics', 'audit', 'redisUrl', 'logLevel']);
+  known(doc, '', ['workload', 'identity', 'inbound', 'outbound', 'policy', 'policySource', 'routes', 'defaults', 'lockout', 'metrics', 'audit', 'redisUrl', 'logLevel']);
   const w = doc.workload ?? {};
   if (!isObj(w)) throw configError('workload', 'expected { namespace, labels }');
   known(w, 'workload', ['namespace', 'labels', 'name']);
@@ -316,6 +322,15 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
   const outs = ((doc.outbound as unknown[] | undefined) ?? []).map((o, i) => outbound(o, `outbound[${i}]`));
 
   const policy = doc.policy === undefined ? [] : typeof doc.policy === 'string' ? [doc.policy] : strList(doc.policy, 'policy')!;
+  let policySource: ProxyConfig['policySource'];
+  const ps = str(doc.policySource, 'policySource');
+  if (ps !== undefined) {
+    if (ps !== 'workload-api') throw configError('policySource', `expected "workload-api", got ${JSON.stringify(ps)}`);
+    if (policy.length > 0) throw configError('policySource', 'policySource (--policy-source) and policy (--policy) are exclusive: choose one');
+    const address = socket ?? (env.SPIFFE_ENDPOINT_SOCKET || undefined);
+    if (!address) throw configError('policySource', 'workload-api needs the agent socket: identity.socket, --socket or SPIFFE_ENDPOINT_SOCKET');
+    policySource = { kind: 'workload-api', address };
+  }
   const lo = doc.lockout ?? {};
   if (!isObj(lo)) throw configError('lockout', 'expected { maxFailures, windowMs, cooldownMs }');
   known(lo, 'lockout', ['maxFailures', 'windowMs', 'cooldownMs']);
@@ -338,6 +353,7 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
     inbound: inb,
     outbound: outs,
     policyFiles: policy,
+    ...(policySource ? { policySource } : {}),
     routes,
     lockout: {
       maxFailures: int(lo.maxFailures, 'lockout.maxFailures', 5, 1),
@@ -379,6 +395,7 @@ export interface ProxyFlags {
   inbound?: string;
   app?: string;
   policy?: string[];
+  policySource?: string;
   namespace?: string;
   label?: string[];
   outbound?: string[];
@@ -417,6 +434,7 @@ export function configFromFlags(flags: ProxyFlags, env: NodeJS.ProcessEnv = proc
     doc.inbound = { ...doc.inbound, ...(flags.mode ? { mode: flags.mode.toUpperCase() } : {}), ...(flags.tcp ? { protocol: 'tcp' } : {}) };
   }
   if (flags.policy && flags.policy.length > 0) doc.policy = flags.policy;
+  if (flags.policySource !== undefined) doc.policySource = flags.policySource;
   const workload: Obj = isObj(doc.workload) ? { ...doc.workload } : {};
   if (flags.namespace !== undefined) workload.namespace = flags.namespace;
   if (flags.label && flags.label.length > 0) {

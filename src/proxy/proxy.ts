@@ -4,7 +4,7 @@
  * inbound listener, the outbound listeners and the metrics server.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { Auditor, openFileSink, openPostgresSink, openSqliteSink, type AuditSink } from '../audit/index.js';
 import { createLimiterRedis, Lockout } from '../guard/index.js';
@@ -12,10 +12,11 @@ import { PolicyEngine, type PolicySource } from '../policy/index.js';
 import { authorizeMemberOf } from '../spiffe/authorizers.js';
 import type { SpiffeId } from '../spiffe/spiffe-id.js';
 import { createProxyMetrics, startMetricsServer, type ProxyMetrics } from '../telemetry/index.js';
+import { PolicySource as DistributedPolicySource } from '../workload/policy-source.js';
 import { onSourceUpdate } from '../workload/updates.js';
 import { normalizeSerial, type ProxyConfig } from './config.js';
 import { openIdentity, type ProxySource } from './identity.js';
-import { createInboundHandler } from './inbound-handler.js';
+import { createInboundHandler, type Authorizer } from './inbound-handler.js';
 import { startInboundListener, type InboundListener } from './inbound-listener.js';
 import { createAppForwarder } from './forward.js';
 import { startOutboundListener, type OutboundListener } from './outbound.js';
@@ -86,6 +87,29 @@ function readPolicies(files: readonly string[]): PolicySource[] {
   });
 }
 
+/** Policies from the server, streamed by the agent: every request is denied until the first set and while the latest is invalid. */
+function openDistributedPolicies(address: string, log: ProxyLog): DistributedPolicySource {
+  const logger = {
+    debug: () => undefined,
+    info: (o: object, m: string) => log('info', m, o as Record<string, unknown>),
+    warn: (o: object, m: string) => log('warn', m, o as Record<string, unknown>),
+    error: (o: object, m: string) => log('error', m, o as Record<string, unknown>),
+  };
+  const source = DistributedPolicySource.create({ address: address.includes('://') ? address : `unix://${address}`, logger });
+  log('info', 'policy source: the agent (server-distributed policies); inbound denies every request until the first policy set arrives', { address });
+  return source;
+}
+
+function distributedPolicyMetrics(source: DistributedPolicySource, registry: Registry): void {
+  const sets = new Counter({ name: 'meshward_proxy_policy_sets_total', help: 'Policy sets received from the agent, by outcome (applied, or invalid: failed closed)', labelNames: ['outcome'], registers: [registry] });
+  const failedClosed = new Gauge({ name: 'meshward_proxy_policy_fail_closed', help: '1 while inbound authorization fails closed (no policy set yet, or the latest is invalid)', registers: [registry] });
+  failedClosed.set(1);
+  source.on('update', (state: { status: string }) => {
+    sets.inc({ outcome: state.status === 'enforcing' ? 'applied' : 'failed_closed' });
+    failedClosed.set(state.status === 'enforcing' ? 0 : 1);
+  });
+}
+
 function readSerials(file: string): Set<string> {
   const out = new Set<string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -103,9 +127,12 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   const selfId = () => source.getX509Svid().id;
 
   // policy
-  let policyEngine: PolicyEngine;
+  let policyEngine!: PolicyEngine;
+  let distributed: DistributedPolicySource | undefined;
   const watchers: FSWatcher[] = [];
-  if (config.policyFiles.length > 0) {
+  if (config.policySource?.kind === 'workload-api') {
+    distributed = openDistributedPolicies(config.policySource.address, log);
+  } else if (config.policyFiles.length > 0) {
     try {
       policyEngine = PolicyEngine.fromSources(readPolicies(config.policyFiles));
     } catch (err) {
@@ -149,6 +176,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   // telemetry
   const registry = new Registry();
   const metrics = createProxyMetrics(registry);
+  if (distributed) distributedPolicyMetrics(distributed, registry);
   metrics.setSvidExpiry(svid.expiresAt);
   const unsubscribeSvid = onSourceUpdate(source, () => {
     try {
@@ -194,7 +222,8 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     if (config.inbound) {
       const ic = config.inbound;
       const routes = buildRoutes(config.routes, { redis: redisClient, metrics, maxBodyBytes: ic.maxBodyBytes });
-      const policy = () => policyEngine;
+      const authorizer: Authorizer = distributed ?? policyEngine!;
+      const policy = () => authorizer;
       const trustDomains = ic.trustDomains ?? [trustDomain];
       const members = trustDomains.map((td) => authorizeMemberOf(td));
       const app = createAppForwarder(ic.app.host, ic.app.port, ic.appConnections, ic.appTimeoutMs);
@@ -225,6 +254,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     await inbound?.close();
     for (const o of outbound) await o.close();
     await auditor.close().catch(() => {});
+    distributed?.close();
     throw err;
   }
 
@@ -238,6 +268,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     id: selfId,
     close: async () => {
       for (const w of watchers) w.close();
+      distributed?.close();
       unsubscribeSvid();
       clearInterval(svidGaugeTimer);
       await inbound?.close();
