@@ -485,9 +485,11 @@ function assertReachableByOthers(path: string, what: string): void {
 }
 
 /**
- * This process's `--import`/`--loader` values made absolute, so
- * the children (started in other directories) load the same runtime (tsx
- * under the tests, nothing after the build).
+ * The runtime flags of this process the children need, values made absolute
+ * (the children start in other directories): `--import`/`--loader` (tsx under
+ * the tests, nothing after the build), `--require`, `--conditions` and a few
+ * harmless switches. Everything else (`-e`, `--input-type`, `--test`,
+ * `--inspect`, …) belongs to this process only.
  */
 export function resolveExecArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -500,16 +502,18 @@ export function resolveExecArgv(argv: readonly string[]): string[] {
       return value;
     }
   };
+  const withValue = /^(--import|--loader|--experimental-loader|--require|-r|--conditions|-C)(=(.*))?$/;
+  const switches = /^--(enable-source-maps|no-warnings|no-deprecation|experimental-[a-z-]+|max-old-space-size=\d+|stack-trace-limit=\d+)$/;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const m = /^(--import|--loader|--experimental-loader)(=(.*))?$/.exec(a);
-    if (m === null) {
-      out.push(a);
-    } else if (m[2] !== undefined) {
-      out.push(`${m[1]}=${fix(m[3]!)}`);
-    } else if (i + 1 < argv.length) {
-      out.push(a, fix(argv[++i]!));
-    } else {
+    const m = withValue.exec(a);
+    if (m !== null) {
+      const isModule = m[1] === '--import' || m[1] === '--loader' || m[1] === '--experimental-loader';
+      const value = m[2] !== undefined ? m[3]! : argv[++i];
+      if (value === undefined) continue;
+      const fixed = isModule ? fix(value) : value;
+      out.push(m[2] !== undefined ? `${m[1]}=${fixed}` : m[1]!, ...(m[2] !== undefined ? [] : [fixed]));
+    } else if (switches.test(a)) {
       out.push(a);
     }
   }
