@@ -22,6 +22,7 @@ import { registerServerCommands } from './server.js';
 import { registerAuditCommands } from './audit.js';
 import { registerProxyCommands } from './proxy.js';
 import { registerAgentRunCommands } from './agent.js';
+import { registerUpCommand } from './up.js';
 import { normalizeSpireFlags } from './spire-flags.js';
 import { AdminApiError } from './admin-client.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerHealthcheckCommand(program);
   registerAuditCommands(program);
   registerProxyCommands(program);
+  registerUpCommand(program);
   registerDemoCommand(program);
   return program;
 }
