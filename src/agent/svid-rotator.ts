@@ -11,7 +11,10 @@ import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createCsr } from '../ca/csr-builder.js';
 import { decodePemBlocks, encodePem } from '../spiffe/pem.js';
-import { X509Svid } from '../spiffe/x509/x509-svid.js';
+import { MAX_PRESENTED_CERTIFICATES } from '../spiffe/x509/chain-input.js';
+import { ParsedCertificate } from '../spiffe/x509/certificate.js';
+import { checkLeaf, checkSigner, idFromLeaf } from '../spiffe/x509/svid-profile.js';
+import { spkiOf } from '../ca/spki.js';
 import { AgentError } from './agent-error.js';
 import type { AgentEntry } from './entry.js';
 import { Backoff, rotateAt } from './rotation.js';
@@ -158,7 +161,7 @@ export class SvidRotator {
     const requests = batch.map((e, i) => ({ entryId: e.id, csr: encodePem('CERTIFICATE REQUEST', createCsr(keys[i]!.privateKey, keys[i]!.publicKey)) }));
     const requestedAt = this.#now();
     const answer = await this.#o.sign(requests);
-    const byEntry = new Map(batch.map((e, i) => [e.id, { entry: e, key: keys[i]!.privateKey }]));
+    const byEntry = new Map(batch.map((e, i) => [e.id, { entry: e, key: keys[i]! }]));
     const svids: CachedX509Svid[] = [];
     for (const s of answer.svids ?? []) {
       const mine = byEntry.get(s.entryId);
@@ -171,23 +174,40 @@ export class SvidRotator {
   }
 }
 
-/** Checks a signed SVID (profile, ID = the entry's, key = ours) and keeps it as DER. */
-function toCached(s: SignedSvid, entry: AgentEntry, key: KeyObject, requestedAt: number): CachedX509Svid | undefined {
-  const keyDer = key.export({ type: 'pkcs8', format: 'der' });
-  let parsed: X509Svid;
+/**
+ * Checks a signed SVID — the X.509-SVID profile of the leaf and of every
+ * signer, the leaf's ID = the entry's, the leaf's key = ours — and keeps it
+ * as DER.
+ *
+ * The key check compares the leaf's SubjectPublicKeyInfo bytes with our
+ * public key's (the one the CSR carried) instead of going through
+ * `X509Svid.parse`, which re-imports the PKCS#8 key and the certificate's
+ * public key through OpenSSL's decoders: ~1.5 ms a SVID on Node 20, 3/4 of
+ * the agent's time in a rotation of 10,000.
+ */
+function toCached(s: SignedSvid, entry: AgentEntry, key: { privateKey: KeyObject; publicKey: KeyObject }, requestedAt: number): CachedX509Svid | undefined {
+  let chain: Buffer[];
+  let leaf: ParsedCertificate;
   try {
-    parsed = X509Svid.parse(s.chainPem, keyDer);
+    const blocks = decodePemBlocks(s.chainPem);
+    if (blocks.length === 0 || blocks.length > MAX_PRESENTED_CERTIFICATES || blocks.some((b) => b.label !== 'CERTIFICATE')) return undefined;
+    chain = blocks.map((b) => b.der);
+    const parsed = chain.map((der) => ParsedCertificate.fromDer(der));
+    leaf = parsed[0]!;
+    if (idFromLeaf(leaf).toString() !== entry.spiffeId) return undefined;
+    checkLeaf(leaf);
+    for (const signer of parsed.slice(1)) checkSigner(signer);
   } catch {
     return undefined;
   }
-  if (parsed.id.toString() !== entry.spiffeId) return undefined;
-  const expiresAt = parsed.expiresAt.getTime();
+  if (!leaf.spki.equals(spkiOf(key.publicKey))) return undefined;
+  const expiresAt = leaf.notAfterMs;
   return Object.freeze({
     entryId: entry.id,
     entryRevision: entry.revision,
     spiffeId: entry.spiffeId,
-    chain: decodePemBlocks(s.chainPem).map((b) => b.der),
-    key: keyDer,
+    chain,
+    key: key.privateKey.export({ type: 'pkcs8', format: 'der' }),
     serialNumber: String(s.serialNumber).toLowerCase(),
     requestedAt,
     expiresAt,

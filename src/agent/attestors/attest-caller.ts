@@ -9,7 +9,7 @@
 import { AgentError } from '../agent-error.js';
 import type { PeerCredentials } from '../peer-credentials.js';
 import { procIdentity, type ProcReader } from './proc.js';
-import type { Selector, WorkloadAttestor } from './workload-attestor.js';
+import { selectorKey, type Selector, type WorkloadAttestor } from './workload-attestor.js';
 
 /** What is recorded when a connection is accepted. */
 export interface ConnectedPeer extends PeerCredentials {
@@ -27,6 +27,16 @@ export async function attestCaller(peer: ConnectedPeer, attestors: readonly Work
   } catch (err) {
     throw new AgentError('ERR_AGENT_ATTESTATION_FAILED', 'workload attestation failed', { cause: err });
   }
+  await verifyPeer(peer, proc);
+  return selectors;
+}
+
+/**
+ * The pid-reuse check: the pid still names the process that connected (same
+ * start time — with the pid, one process for the life of the machine — and
+ * the same effective uid and gid). Two small reads of /proc, no hashing.
+ */
+export async function verifyPeer(peer: ConnectedPeer, proc: ProcReader): Promise<void> {
   let now;
   try {
     now = await procIdentity(proc, peer.pid);
@@ -36,5 +46,47 @@ export async function attestCaller(peer: ConnectedPeer, attestors: readonly Work
   if (now.startTime !== peer.startTime || now.uid !== peer.uid || now.gid !== peer.gid) {
     throw new AgentError('ERR_AGENT_PID_REUSED', 'workload attestation failed: new process detected behind the caller\'s pid');
   }
-  return selectors;
+}
+
+/**
+ * Attestation once per connection. The peer credentials of a connection
+ * never change (the kernel took them at connect()), so its selectors are
+ * computed once — the attestors run (name lookups, /proc/PID/exe, the
+ * executable's SHA-256) on the first call — and shared by every later call
+ * on that connection, including calls made while the first is still being
+ * attested. Every call still runs the pid-reuse check ({@link verifyPeer}):
+ * a connection whose process exited (its pid reused, or the socket passed on
+ * to another process that outlived it) stops being answered. A failed
+ * attestation is not kept: the next call tries again.
+ *
+ * Keyed by the connection's ConnectedPeer object (one per accepted
+ * connection), weakly: the entry goes away with the connection.
+ */
+export class ConnectionAttestations {
+  readonly #attestors: readonly WorkloadAttestor[];
+  readonly #proc: ProcReader;
+  readonly #byConnection = new WeakMap<ConnectedPeer, Promise<ReadonlySet<string>>>();
+
+  constructor(attestors: readonly WorkloadAttestor[], proc: ProcReader) {
+    this.#attestors = attestors;
+    this.#proc = proc;
+  }
+
+  /** The connection's selectors (`type:value`), attested on first use; throws AgentError as attestCaller. */
+  async selectors(peer: ConnectedPeer): Promise<{ selectors: ReadonlySet<string>; fresh: boolean }> {
+    let pending = this.#byConnection.get(peer);
+    let fresh = false;
+    if (pending === undefined) {
+      fresh = true;
+      pending = attestCaller(peer, this.#attestors, this.#proc).then((list) => new Set(list.map(selectorKey)) as ReadonlySet<string>);
+      this.#byConnection.set(peer, pending);
+      pending.catch(() => {
+        if (this.#byConnection.get(peer) === pending) this.#byConnection.delete(peer);
+      });
+    }
+    const selectors = await pending;
+    // attestCaller has just checked the pid; later calls check it again.
+    if (!fresh) await verifyPeer(peer, this.#proc);
+    return { selectors, fresh };
+  }
 }

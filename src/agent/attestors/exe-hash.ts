@@ -12,6 +12,8 @@ const MAX_CACHED = 4096;
 export class ExeHasher {
   readonly #limit: number;
   readonly #cache = new Map<string, string>();
+  /** Hashes under way, by file: callers running the same executable wait for one read, not one each. */
+  readonly #inFlight = new Map<string, Promise<string | undefined>>();
 
   /** `limitBytes`: executables larger than this are not hashed (no sha256 selector). */
   constructor(limitBytes: number) {
@@ -26,6 +28,15 @@ export class ExeHasher {
     const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
     const known = this.#cache.get(key);
     if (known !== undefined) return known;
+    const shared = this.#inFlight.get(key);
+    // Another caller's read failed (its process exited mid-read, say): read through our own pid.
+    if (shared !== undefined) return shared.catch(() => this.#hashFile(path, key));
+    const pending = this.#hashFile(path, key).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, pending);
+    return pending;
+  }
+
+  async #hashFile(path: string, key: string): Promise<string | undefined> {
     const hash = createHash('sha256');
     let read = 0;
     for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {

@@ -54,6 +54,8 @@ export interface GrpcServerOptions<P> {
 }
 
 const kConnection = Symbol('meshward.grpc.connection');
+/** The abort reason of every call's signal (the call ended: done, cancelled or closed). */
+const CALL_ENDED = Object.freeze(new Error('the call ended'));
 const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;.*)?$/;
 
 export function createGrpcServer<P>(options: GrpcServerOptions<P>): Http2Server {
@@ -102,7 +104,8 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
   const socket = stream.session?.socket as unknown as Record<symbol, unknown> | undefined;
   const connection = (socket?.[kConnection] as CallContext<P>['connection'] | undefined) ?? { ok: false as const, error: new Error('connection not registered') };
   const aborter = new AbortController();
-  const abort = (): void => aborter.abort();
+  // A constant reason: abort() without one builds a DOMException (and its stack) on every call.
+  const abort = (): void => aborter.abort(CALL_ENDED);
   stream.once('close', abort);
   stream.once('aborted', abort);
   const call: CallContext<P> = { method, headers, rawHeaders, connection, signal: aborter.signal };
@@ -127,7 +130,7 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
           started = true;
         }
         if (stream.writableLength > maxQueued) {
-          aborter.abort();
+          aborter.abort(CALL_ENDED);
           endWithTrailers(stream, GrpcStatus.RESOURCE_EXHAUSTED, 'client is not reading its stream');
           return;
         }
@@ -148,7 +151,7 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
   } finally {
     stream.off('close', abort);
     stream.off('aborted', abort);
-    aborter.abort();
+    aborter.abort(CALL_ENDED);
   }
 }
 

@@ -12,9 +12,9 @@ import type { Bundle } from '../../spiffe/bundle.js';
 import { SpiffeId } from '../../spiffe/spiffe-id.js';
 import type { KeyedTokenBuckets } from '../../guard/token-bucket.js';
 import { AgentError } from '../agent-error.js';
-import { attestCaller, type ConnectedPeer } from '../attestors/attest-caller.js';
+import { ConnectionAttestations, type ConnectedPeer } from '../attestors/attest-caller.js';
 import type { ProcReader } from '../attestors/proc.js';
-import { selectorKey, type WorkloadAttestor } from '../attestors/workload-attestor.js';
+import type { WorkloadAttestor } from '../attestors/workload-attestor.js';
 import type { AgentEntry } from '../entry.js';
 import type { JwtCache } from '../jwt-cache.js';
 import type { AgentMetrics } from '../metrics.js';
@@ -45,7 +45,8 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
   cache.setMaxListeners(0);
   const encoded = new Map<string, { version: number; bytes: Uint8Array }>();
 
-  const attest = async (call: CallContext<ConnectedPeer>): Promise<Set<string>> => {
+  const attestations = new ConnectionAttestations(deps.attestors, deps.proc);
+  const attest = async (call: CallContext<ConnectedPeer>): Promise<ReadonlySet<string>> => {
     if (!call.connection.ok) {
       deps.log.warn({ err: (call.connection.error as Error)?.message }, 'workload attestation failed: no peer credentials');
       throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
@@ -56,9 +57,9 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
       throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'rate limit exceeded for this caller; retry with backoff');
     }
     try {
-      const selectors = await attestCaller(peer, deps.attestors, deps.proc);
-      deps.log.debug({ pid: peer.pid, selectors: selectors.length }, 'workload attested');
-      return new Set(selectors.map(selectorKey));
+      const { selectors, fresh } = await attestations.selectors(peer);
+      if (fresh) deps.log.debug({ pid: peer.pid, selectors: selectors.size }, 'workload attested');
+      return selectors;
     } catch (err) {
       deps.log.warn({ pid: peer.pid, code: err instanceof AgentError ? err.code : undefined }, 'workload attestation failed');
       throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
@@ -106,7 +107,7 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
     return out;
   };
 
-  const x509Svids = (selectors: Set<string>): Uint8Array | 'wait' => {
+  const x509Svids = (selectors: ReadonlySet<string>): Uint8Array | 'wait' => {
     if (!cache.ready) return 'wait';
     const entries = cache.match(selectors);
     if (entries.length === 0) throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, NO_IDENTITY);
@@ -136,7 +137,7 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
     return bytes;
   };
 
-  const bundlesFor = (selectors: Set<string>, render: (b: Bundle) => Buffer): Map<string, Buffer> | 'wait' => {
+  const bundlesFor = (selectors: ReadonlySet<string>, render: (b: Bundle) => Buffer): Map<string, Buffer> | 'wait' => {
     if (!cache.ready) return 'wait';
     const entries = cache.match(selectors);
     if (entries.length === 0) throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, NO_IDENTITY);

@@ -1,0 +1,129 @@
+/**
+ * The fast paths of the agent keep their guarantees: attestation once per
+ * connection with the pid-reuse check on every call, one hash of an
+ * executable however many callers run it, and the rotator's checks of a
+ * signed SVID (ID, profile, key = ours) without going through X509Svid.parse.
+ */
+import assert from 'node:assert/strict';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CertificateAuthority } from '../../src/ca/index.js';
+import { encodePem } from '../../src/spiffe/pem.js';
+import { publicKeyFromCsr } from '../../src/ca/csr.js';
+import { ConnectionAttestations, recordPeer } from '../../src/agent/attestors/attest-caller.js';
+import { ExeHasher } from '../../src/agent/attestors/exe-hash.js';
+import type { ProcReader } from '../../src/agent/attestors/proc.js';
+import type { AgentEntry } from '../../src/agent/entry.js';
+import { SvidCache } from '../../src/agent/svid-cache.js';
+import { SvidRotator, type SignedSvid } from '../../src/agent/svid-rotator.js';
+
+function fakeProc(): { proc: ProcReader; set(start: string, uid?: number): void; gone(v: boolean): void } {
+  let start = '100';
+  let uid = 1000;
+  let gone = false;
+  const proc: ProcReader = {
+    startTime: () => {
+      if (gone) throw new Error('ENOENT');
+      return start;
+    },
+    status: async () => ({ uids: [uid, uid, uid, uid], gids: [100, 100, 100, 100], groups: [] }),
+    exe: async () => '/usr/bin/app',
+  };
+  return { proc, set: (s, u = 1000) => ((start = s), (uid = u)), gone: (v) => (gone = v) };
+}
+
+test('attestation runs once per connection; every call still checks that the pid names the process that connected', async () => {
+  const { proc, set, gone } = fakeProc();
+  let runs = 0;
+  let fail = false;
+  const attestor = {
+    name: 'test',
+    attest: async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error('cannot read /proc');
+      return [{ type: 'unix', value: 'uid:1000' }];
+    },
+  };
+  const cache = new ConnectionAttestations([attestor], proc);
+  const conn = recordPeer({ pid: 4242, uid: 1000, gid: 100 }, proc);
+  // Concurrent first calls share one attestation; later calls reuse it.
+  const first = await Promise.all([cache.selectors(conn), cache.selectors(conn), cache.selectors(conn)]);
+  for (const r of first) assert.deepEqual([...r.selectors], ['unix:uid:1000']);
+  assert.equal(first.filter((r) => r.fresh).length, 1);
+  await cache.selectors(conn);
+  assert.equal(runs, 1);
+
+  // The pid now names another process (reused), then the same process changed uid, then it is gone: every call refuses.
+  set('200');
+  await assert.rejects(cache.selectors(conn), (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+  set('100', 0);
+  await assert.rejects(cache.selectors(conn), (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+  set('100');
+  gone(true);
+  await assert.rejects(cache.selectors(conn), (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+  gone(false);
+  assert.deepEqual([...(await cache.selectors(conn)).selectors], ['unix:uid:1000']);
+  assert.equal(runs, 1);
+
+  // Another connection (even from the same pid) is attested on its own; a failed attestation is not kept.
+  fail = true;
+  const conn2 = recordPeer({ pid: 4242, uid: 1000, gid: 100 }, proc);
+  await assert.rejects(cache.selectors(conn2), (e: any) => e.code === 'ERR_AGENT_ATTESTATION_FAILED');
+  fail = false;
+  assert.deepEqual([...(await cache.selectors(conn2)).selectors], ['unix:uid:1000']);
+  assert.equal(runs, 3);
+
+  // Pid reuse during the first attestation is caught by that attestation.
+  const conn3 = recordPeer({ pid: 4242, uid: 1000, gid: 100 }, proc);
+  const pending = cache.selectors(conn3);
+  set('300');
+  await assert.rejects(pending, (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+});
+
+test('concurrent callers running the same executable share one hash of it', async () => {
+  const hasher = new ExeHasher(1024 * 1024 * 1024);
+  const expected = createHash('sha256').update(readFileSync(`/proc/${process.pid}/exe`)).digest('hex');
+  const digests = await Promise.all(Array.from({ length: 20 }, () => hasher.hash(process.pid)));
+  assert.deepEqual(new Set(digests), new Set([expected]));
+  assert.equal(await hasher.hash(process.pid), expected);
+  const small = new ExeHasher(1024);
+  assert.equal(await small.hash(process.pid), undefined, 'over the size limit: no digest');
+});
+
+const TD = 'example.org';
+function entry(id: string, spiffeId: string): AgentEntry {
+  return { id, spiffeId, parentId: `spiffe://${TD}/agent`, selectors: [{ type: 'unix', value: 'uid:1' }], x509SvidTtl: 3600, jwtSvidTtl: 300, dnsNames: [], federatesWith: [], hint: '', revision: 1, expiresAt: null };
+}
+
+test('the rotator keeps only SVIDs with the entry\'s ID, the SVID profile and our key', async () => {
+  const ca = CertificateAuthority.create({ trustDomain: TD, keyType: 'ec-p256' });
+  const cache = new SvidCache();
+  cache.setEntries([entry('good', `spiffe://${TD}/good`), entry('wrong-id', `spiffe://${TD}/wrong-id`), entry('wrong-key', `spiffe://${TD}/wrong-key`), entry('ca-leaf', `spiffe://${TD}/ca-leaf`), entry('garbage', `spiffe://${TD}/garbage`)]);
+  const pem = (ders: Buffer[]): string => ders.map((d) => encodePem('CERTIFICATE', d)).join('');
+  const sign = async (requests: Array<{ entryId: string; csr: string }>): Promise<{ svids: SignedSvid[] }> => ({
+    svids: requests.map(({ entryId, csr }) => {
+      const mint = (spiffeId: string, publicKey = publicKeyFromCsr(csr)) => ca.mintX509Svid({ spiffeId, publicKey });
+      let chainPem: string;
+      let m;
+      if (entryId === 'wrong-id') chainPem = pem((m = mint(`spiffe://${TD}/someone-else`)).chain);
+      else if (entryId === 'wrong-key') chainPem = pem((m = mint(`spiffe://${TD}/wrong-key`, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)).chain);
+      else if (entryId === 'ca-leaf') chainPem = pem([ca.bundle().x509Authorities()[0]!]);
+      else if (entryId === 'garbage') chainPem = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+      else chainPem = pem((m = mint(`spiffe://${TD}/${entryId}`)).chain);
+      return { entryId, spiffeId: `spiffe://${TD}/${entryId}`, chainPem, serialNumber: m?.serialNumber ?? '01', expiresAt: Date.now() + 3600_000 };
+    }),
+  });
+  const rotator = new SvidRotator({ cache, sign, batchSize: 2 });
+  rotator.kick();
+  await new Promise((r) => setTimeout(r, 20));
+  await rotator.idle();
+  rotator.close();
+  assert.deepEqual([...cache.svids()].map((s) => s.entryId), ['good']);
+  const good = cache.svid('good')!;
+  assert.equal(good.chain.length, 1);
+  assert.ok(good.expiresAt > Date.now() + 3000_000 && good.rotateAt < good.expiresAt);
+  const leafKey = new X509Certificate(good.chain[0]!).publicKey;
+  assert.ok(createPublicKey(createPrivateKey({ key: good.key, format: 'der', type: 'pkcs8' })).equals(leafKey), 'the served key is the leaf\'s');
+});
