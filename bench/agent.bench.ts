@@ -170,7 +170,12 @@ try {
       result.fetch_x509_new_connection_p99_ms = round(pct(r.connect!, 99));
       result.first_answer_goal_ms = 5;
     } finally {
-      child.kill('SIGTERM');
+      // Wait for it: a child still writing to our stdout after we exit dies of EPIPE.
+      await new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      });
     }
   }
 } catch (err) {

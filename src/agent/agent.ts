@@ -172,7 +172,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       cache,
       jwtCache,
       fetchJwt: (entry, audience) => client.call<{ token: string; expiresAt: number }>(identity.dispatcher, 'POST', '/agent/v1/jwt', { entryId: entry.id, audience }),
-      attestors: options.attestors ?? [new UnixAttestor({ workloadSizeLimit: config.workloadSizeLimit, proc })],
+      attestors: options.attestors ?? [new UnixAttestor({ workloadSizeLimit: config.workloadSizeLimit, proc, hashWanted: () => cache.hashSelectorsWanted })],
       proc,
       limiter: new KeyedTokenBuckets({ ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst, maxKeys: 65_536 }),
       metrics,

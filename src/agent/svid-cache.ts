@@ -49,9 +49,29 @@ export class SvidCache extends EventEmitter {
   #entriesSynced = false;
   #version = 0;
   #notifyQueued = false;
+  /** Entries with a `unix:sha256:` selector, and a counter bumped each time there were none and now are some. */
+  #hashEntries = 0;
+  #selectorGeneration = 0;
 
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * True when some entry selects on `unix:sha256:` — only then is a
+   * caller's executable worth hashing (a read of the whole file).
+   */
+  get hashSelectorsWanted(): boolean {
+    return this.#hashEntries > 0;
+  }
+
+  /**
+   * Changes when selectors that were not worth computing become wanted (the
+   * first `unix:sha256:` entry): selectors attested before must be attested
+   * again.
+   */
+  get selectorGeneration(): number {
+    return this.#selectorGeneration;
   }
 
   /** True once entries and bundles have been loaded from the server at least once. */
@@ -102,6 +122,7 @@ export class SvidCache extends EventEmitter {
   /** Replaces the entries; SVIDs of removed entries (or of entries now naming another ID) are dropped at once. */
   setEntries(list: readonly AgentEntry[]): { added: number; removed: number; changed: number } {
     const next = new Map(list.map((e) => [e.id, e]));
+    const hashWanted = this.#hashEntries > 0;
     let added = 0;
     let removed = 0;
     let changed = 0;
@@ -127,6 +148,7 @@ export class SvidCache extends EventEmitter {
         this.#index(e);
       }
     }
+    if (!hashWanted && this.#hashEntries > 0) this.#selectorGeneration++;
     const first = !this.#entriesSynced;
     this.#entriesSynced = true;
     if (added + removed + changed > 0 || first) this.changed();
@@ -200,6 +222,7 @@ export class SvidCache extends EventEmitter {
     this.#entries.clear();
     this.#bySelector.clear();
     this.#svids.clear();
+    this.#hashEntries = 0;
     this.changed();
   }
 
@@ -244,6 +267,7 @@ export class SvidCache extends EventEmitter {
   }
 
   #index(e: AgentEntry): void {
+    if (e.selectors.some(isHashSelector)) this.#hashEntries++;
     for (const s of new Set(e.selectors.map(selectorKey))) {
       let ids = this.#bySelector.get(s);
       if (ids === undefined) this.#bySelector.set(s, (ids = new Set()));
@@ -252,6 +276,7 @@ export class SvidCache extends EventEmitter {
   }
 
   #unindex(e: AgentEntry): void {
+    if (e.selectors.some(isHashSelector)) this.#hashEntries--;
     for (const s of e.selectors.map(selectorKey)) {
       const ids = this.#bySelector.get(s);
       ids?.delete(e.id);
@@ -259,3 +284,5 @@ export class SvidCache extends EventEmitter {
     }
   }
 }
+
+const isHashSelector = (s: { type: string; value: string }): boolean => s.type === 'unix' && s.value.startsWith('sha256:');

@@ -1,19 +1,29 @@
 /**
  * The fast paths of the agent keep their guarantees: attestation once per
  * connection with the pid-reuse check on every call, one hash of an
- * executable however many callers run it, and the rotator's checks of a
- * signed SVID (ID, profile, key = ours) without going through X509Svid.parse.
+ * executable however many callers run it, the executable hashed only while
+ * an entry selects on `unix:sha256` (and callers attested without it
+ * attested again, open streams included, when one does), and the rotator's
+ * checks of a signed SVID (ID, profile, key = ours) without going through
+ * X509Svid.parse.
  */
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import { encodePem } from '../../src/spiffe/pem.js';
 import { publicKeyFromCsr } from '../../src/ca/csr.js';
 import { ConnectionAttestations, recordPeer } from '../../src/agent/attestors/attest-caller.js';
 import { ExeHasher } from '../../src/agent/attestors/exe-hash.js';
-import type { ProcReader } from '../../src/agent/attestors/proc.js';
+import { linuxProc, type ProcReader } from '../../src/agent/attestors/proc.js';
+import { UnixAttestor } from '../../src/agent/attestors/unix.js';
+import { JwtCache } from '../../src/agent/jwt-cache.js';
+import { startWorkloadEndpoint } from '../../src/agent/workload-api/endpoint.js';
+import { KeyedTokenBuckets } from '../../src/guard/token-bucket.js';
+import { firstMessages, securityHeader, workloadClient } from './support/grpc-client.js';
 import type { AgentEntry } from '../../src/agent/entry.js';
 import { SvidCache } from '../../src/agent/svid-cache.js';
 import { SvidRotator, type SignedSvid } from '../../src/agent/svid-rotator.js';
@@ -126,4 +136,80 @@ test('the rotator keeps only SVIDs with the entry\'s ID, the SVID profile and ou
   assert.ok(good.expiresAt > Date.now() + 3000_000 && good.rotateAt < good.expiresAt);
   const leafKey = new X509Certificate(good.chain[0]!).publicKey;
   assert.ok(createPublicKey(createPrivateKey({ key: good.key, format: 'der', type: 'pkcs8' })).equals(leafKey), 'the served key is the leaf\'s');
+});
+
+test('the executable is hashed only while an entry selects on unix:sha256; an open stream picks up such an entry when it comes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-sha-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ca = CertificateAuthority.create({ trustDomain: TD, keyType: 'ec-p256' });
+  const cache = new SvidCache();
+  const uid = process.getuid!();
+  const digest = createHash('sha256').update(readFileSync(`/proc/${process.pid}/exe`)).digest('hex');
+  const byUid = { ...entry('by-uid', `spiffe://${TD}/by-uid`), selectors: [{ type: 'unix', value: `uid:${uid}` }] };
+  const byHash = { ...entry('by-hash', `spiffe://${TD}/by-hash`), selectors: [{ type: 'unix', value: `uid:${uid}` }, { type: 'unix', value: `sha256:${digest}` }] };
+  const svidFor = (e: AgentEntry) => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const m = ca.mintX509Svid({ spiffeId: e.spiffeId, publicKey });
+    return { entryId: e.id, entryRevision: e.revision, spiffeId: e.spiffeId, chain: m.chain, key: privateKey.export({ type: 'pkcs8', format: 'der' }), serialNumber: m.serialNumber, requestedAt: Date.now(), expiresAt: m.expiresAt.getTime(), rotateAt: m.expiresAt.getTime() };
+  };
+
+  // The attestor alone: no digest unless wanted.
+  let wanted = false;
+  const unix = new UnixAttestor({ hashWanted: () => wanted });
+  const me = { pid: process.pid, uid, gid: process.getgid!() };
+  assert.ok(!(await unix.attest(me)).some((s) => s.value.startsWith('sha256:')));
+  wanted = true;
+  assert.ok((await unix.attest(me)).some((s) => s.value === `sha256:${digest}`));
+
+  // The cache says when it is wanted, and moves its generation only when it becomes wanted.
+  cache.setBundles(ca.bundle(), new Map());
+  cache.setEntries([byUid]);
+  cache.putSvids([svidFor(byUid)]);
+  assert.equal(cache.hashSelectorsWanted, false);
+  const g0 = cache.selectorGeneration;
+
+  const endpoint = await startWorkloadEndpoint(join(dir, 'agent.sock'), {
+    cache,
+    jwtCache: new JwtCache(),
+    fetchJwt: async () => {
+      throw new Error('not used');
+    },
+    attestors: [new UnixAttestor({ hashWanted: () => cache.hashSelectorsWanted })],
+    proc: linuxProc,
+    limiter: new KeyedTokenBuckets({ ratePerSecond: 1000, burst: 1000 }),
+    log: { warn() {}, debug() {} },
+  });
+  t.after(() => endpoint.close());
+  const client = workloadClient(endpoint.socketPath);
+  t.after(() => client.close());
+  const call = client.FetchX509SVID({}, securityHeader());
+  const seen: string[][] = [];
+  call.on('data', (m: any) => seen.push(m.svids.map((s: any) => s.spiffe_id)));
+  call.on('error', () => undefined);
+  t.after(() => call.cancel());
+  const until = async (fn: () => boolean): Promise<void> => {
+    const end = Date.now() + 5000;
+    while (!fn()) {
+      if (Date.now() > end) throw new Error(`timed out; seen ${JSON.stringify(seen)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await until(() => seen.length === 1);
+  assert.deepEqual(seen[0], [byUid.spiffeId]);
+
+  cache.setEntries([byUid, byHash]);
+  cache.putSvids([svidFor(byHash)]);
+  assert.equal(cache.hashSelectorsWanted, true);
+  assert.equal(cache.selectorGeneration, g0 + 1);
+  await until(() => seen.some((ids) => ids.includes(byHash.spiffeId)));
+  assert.deepEqual(seen.at(-1), [byHash.spiffeId, byUid.spiffeId]);
+  // A new stream, too.
+  const [fresh] = await firstMessages(client.FetchX509SVID({}, securityHeader()), 1);
+  assert.deepEqual(fresh.svids.map((s: any) => s.spiffe_id), [byHash.spiffeId, byUid.spiffeId]);
+
+  // A new revision of the sha256 entry: still wanted, no new generation (no re-attestation of every caller).
+  cache.setEntries([byUid, { ...byHash, revision: 2 }]);
+  assert.equal(cache.selectorGeneration, g0 + 1);
+  cache.setEntries([byUid]);
+  assert.equal(cache.hashSelectorsWanted, false);
 });

@@ -61,30 +61,44 @@ export async function verifyPeer(peer: ConnectedPeer, proc: ProcReader): Promise
  *
  * Keyed by the connection's ConnectedPeer object (one per accepted
  * connection), weakly: the entry goes away with the connection.
+ *
+ * `generation` (optional) names the conditions selectors were computed
+ * under: the agent's attestor skips `unix:sha256` while no entry selects on
+ * it, and the generation moves when one does. Selectors attested under an
+ * older generation are attested again on the next call ({@link stale}).
  */
 export class ConnectionAttestations {
   readonly #attestors: readonly WorkloadAttestor[];
   readonly #proc: ProcReader;
-  readonly #byConnection = new WeakMap<ConnectedPeer, Promise<ReadonlySet<string>>>();
+  readonly #generation: () => number;
+  readonly #byConnection = new WeakMap<ConnectedPeer, { generation: number; pending: Promise<ReadonlySet<string>> }>();
 
-  constructor(attestors: readonly WorkloadAttestor[], proc: ProcReader) {
+  constructor(attestors: readonly WorkloadAttestor[], proc: ProcReader, generation: () => number = () => 0) {
     this.#attestors = attestors;
     this.#proc = proc;
+    this.#generation = generation;
+  }
+
+  /** True when the connection has no selectors of the current generation (the next `selectors` call attests). */
+  stale(peer: ConnectedPeer): boolean {
+    return this.#byConnection.get(peer)?.generation !== this.#generation();
   }
 
   /** The connection's selectors (`type:value`), attested on first use; throws AgentError as attestCaller. */
   async selectors(peer: ConnectedPeer): Promise<{ selectors: ReadonlySet<string>; fresh: boolean }> {
-    let pending = this.#byConnection.get(peer);
+    const generation = this.#generation(); // read before attesting: a change meanwhile makes these stale
+    let slot = this.#byConnection.get(peer);
     let fresh = false;
-    if (pending === undefined) {
+    if (slot === undefined || slot.generation !== generation) {
       fresh = true;
-      pending = attestCaller(peer, this.#attestors, this.#proc).then((list) => new Set(list.map(selectorKey)) as ReadonlySet<string>);
-      this.#byConnection.set(peer, pending);
+      const pending = attestCaller(peer, this.#attestors, this.#proc).then((list) => new Set(list.map(selectorKey)) as ReadonlySet<string>);
+      const mine = (slot = { generation, pending });
+      this.#byConnection.set(peer, mine);
       pending.catch(() => {
-        if (this.#byConnection.get(peer) === pending) this.#byConnection.delete(peer);
+        if (this.#byConnection.get(peer) === mine) this.#byConnection.delete(peer);
       });
     }
-    const selectors = await pending;
+    const selectors = await slot.pending;
     // attestCaller has just checked the pid; later calls check it again.
     if (!fresh) await verifyPeer(peer, this.#proc);
     return { selectors, fresh };

@@ -16,6 +16,14 @@ export interface UnixAttestorOptions {
   readonly discoverWorkloadPath?: boolean;
   /** Largest executable hashed, in bytes (default 256 MiB). */
   readonly workloadSizeLimit?: number;
+  /**
+   * Whether `unix:sha256` is worth computing now (default: always). The
+   * agent says yes only while some entry selects on it: hashing reads the
+   * whole executable (node: ~100 MB, ~200 ms) on the first call of every
+   * new binary. Callers attested without it are attested again when it
+   * becomes wanted (ConnectionAttestations' generation).
+   */
+  readonly hashWanted?: () => boolean;
   readonly proc?: ProcReader;
   readonly passwd?: NameDb;
   readonly group?: NameDb;
@@ -28,6 +36,7 @@ export class UnixAttestor implements WorkloadAttestor {
   readonly #passwd: NameDb;
   readonly #group: NameDb;
   readonly #hasher: ExeHasher;
+  readonly #hashWanted: () => boolean;
 
   constructor(options: UnixAttestorOptions = {}) {
     this.#discover = options.discoverWorkloadPath ?? true;
@@ -35,6 +44,7 @@ export class UnixAttestor implements WorkloadAttestor {
     this.#passwd = options.passwd ?? passwdDb();
     this.#group = options.group ?? groupDb();
     this.#hasher = new ExeHasher(options.workloadSizeLimit ?? 256 * 1024 * 1024);
+    this.#hashWanted = options.hashWanted ?? (() => true);
   }
 
   async attest(peer: PeerCredentials): Promise<Selector[]> {
@@ -56,8 +66,10 @@ export class UnixAttestor implements WorkloadAttestor {
       const exe = await this.#proc.exe(peer.pid);
       // A deleted executable reads as "/path (deleted)": not a path an entry should match.
       if (exe.startsWith('/') && !exe.endsWith(' (deleted)')) add(`path:${exe}`);
-      const digest = await this.#hasher.hash(peer.pid);
-      if (digest !== undefined) add(`sha256:${digest}`);
+      if (this.#hashWanted()) {
+        const digest = await this.#hasher.hash(peer.pid);
+        if (digest !== undefined) add(`sha256:${digest}`);
+      }
     }
     return out;
   }

@@ -45,14 +45,14 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
   cache.setMaxListeners(0);
   const encoded = new Map<string, { version: number; bytes: Uint8Array }>();
 
-  const attestations = new ConnectionAttestations(deps.attestors, deps.proc);
-  const attest = async (call: CallContext<ConnectedPeer>): Promise<ReadonlySet<string>> => {
+  const attestations = new ConnectionAttestations(deps.attestors, deps.proc, () => cache.selectorGeneration);
+  const attest = async (call: CallContext<ConnectedPeer>, rateLimited = true): Promise<ReadonlySet<string>> => {
     if (!call.connection.ok) {
       deps.log.warn({ err: (call.connection.error as Error)?.message }, 'workload attestation failed: no peer credentials');
       throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
     }
     const peer = call.connection.value;
-    if (!deps.limiter.take(String(peer.uid)).allowed) {
+    if (rateLimited && !deps.limiter.take(String(peer.uid)).allowed) {
       deps.metrics?.rateLimited.inc();
       throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'rate limit exceeded for this caller; retry with backoff');
     }
@@ -79,11 +79,18 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
       signal.addEventListener('abort', done);
     });
 
-  /** Runs a stream: `snapshot` returns bytes to send, 'wait' (nothing yet) or throws GrpcCallError to end. */
-  const stream = async (call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, snapshot: () => Uint8Array | 'wait', kind?: 'x509'): Promise<void> => {
+  /**
+   * Runs a stream (after its call was attested): `snapshot` returns bytes to
+   * send, 'wait' (nothing yet) or throws GrpcCallError to end. When the
+   * connection's selectors went stale (an entry now selects on what was not
+   * computed), the caller is attested again before the next snapshot.
+   */
+  const stream = async (call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: (selectors: ReadonlySet<string>) => Uint8Array | 'wait', kind?: 'x509'): Promise<void> => {
     let last: Buffer | undefined;
+    let selectors = first;
     while (!call.signal.aborted) {
-      const answer = snapshot();
+      if (call.connection.ok && attestations.stale(call.connection.value)) selectors = await attest(call, false);
+      const answer = snapshot(selectors);
       if (answer !== 'wait') {
         const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
         if (last === undefined || !last.equals(bytes)) {
@@ -176,16 +183,14 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
       kind: 'server-stream',
       handler: counted('FetchX509SVID', async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => {
         decode(proto.X509SVIDRequest, request);
-        const selectors = await attest(call);
-        await stream(call, send, () => x509Svids(selectors), 'x509');
+        await stream(call, send, await attest(call), x509Svids, 'x509');
       }),
     },
     [path('FetchX509Bundles')]: {
       kind: 'server-stream',
       handler: counted('FetchX509Bundles', async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => {
         decode(proto.X509BundlesRequest, request);
-        const selectors = await attest(call);
-        await stream(call, send, () => {
+        await stream(call, send, await attest(call), (selectors) => {
           const b = bundlesFor(selectors, x509Der);
           return b === 'wait' ? b : encode(proto.X509BundlesResponse, { bundles: Object.fromEntries(b) });
         });
@@ -195,8 +200,7 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
       kind: 'server-stream',
       handler: counted('FetchJWTBundles', async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => {
         decode(proto.JWTBundlesRequest, request);
-        const selectors = await attest(call);
-        await stream(call, send, () => {
+        await stream(call, send, await attest(call), (selectors) => {
           const b = bundlesFor(selectors, jwks);
           return b === 'wait' ? b : encode(proto.JWTBundlesResponse, { bundles: Object.fromEntries(b) });
         });
