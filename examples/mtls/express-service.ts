@@ -6,6 +6,10 @@
  *   CALLEE_ID=spiffe://example.org/fastify-service \
  *   npx tsx examples/mtls/express-service.ts
  *   curl http://127.0.0.1:3000/
+ *
+ * Env: SPIFFE_ENDPOINT_SOCKET, CALLEE_ID, CALLEE_URL
+ * (https://127.0.0.1:8443/greeting), PORT (3000), SPIFFE_ID (which of our
+ * SVIDs to use when the agent gives this process several).
  */
 import express from 'express';
 import { fetch } from 'undici';
@@ -16,8 +20,9 @@ import { X509Source } from '../../src/workload/x509-source.js';
 const calleeId = process.env.CALLEE_ID ?? 'spiffe://example.org/fastify-service';
 const calleeUrl = process.env.CALLEE_URL ?? 'https://127.0.0.1:8443/greeting';
 const port = Number(process.env.PORT ?? 3000);
+const myId = process.env.SPIFFE_ID;
 
-const source = await X509Source.create();
+const source = await X509Source.create(myId === undefined ? {} : { picker: (svids) => svids.find((s) => s.id.toString() === myId) });
 const dispatcher = new MtlsAgent({ source, authorize: authorizeId(calleeId) });
 console.log(`express-service is ${source.getX509Svid().id}`);
 

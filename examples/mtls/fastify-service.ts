@@ -5,6 +5,11 @@
  *   SPIFFE_ENDPOINT_SOCKET=unix:///path/to/agent.sock \
  *   CALLER_ID=spiffe://example.org/express-service \
  *   npx tsx examples/mtls/fastify-service.ts
+ *
+ * Env: SPIFFE_ENDPOINT_SOCKET (the agent), CALLER_ID (who may call), PORT
+ * (8443), SPIFFE_ID (which of our SVIDs to use when the agent gives this
+ * process several; default: the first, the default identity). See
+ * docs/sdk.md for the registration entries to create.
  */
 import Fastify from 'fastify';
 import type { Server } from 'node:https';
@@ -15,8 +20,10 @@ import { X509Source } from '../../src/workload/x509-source.js';
 
 const callerId = process.env.CALLER_ID ?? 'spiffe://example.org/express-service';
 const port = Number(process.env.PORT ?? 8443);
+const myId = process.env.SPIFFE_ID;
 
-const source = await X509Source.create(); // SPIFFE_ENDPOINT_SOCKET; resolves after the first SVID
+// SPIFFE_ENDPOINT_SOCKET; resolves after the first SVID
+const source = await X509Source.create(myId === undefined ? {} : { picker: (svids) => svids.find((s) => s.id.toString() === myId) });
 console.log(`fastify-service is ${source.getX509Svid().id}`);
 
 const app = Fastify({
