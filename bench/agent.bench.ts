@@ -14,6 +14,10 @@
  *       PACED_MS (start times spread), i.e. CLIENTS × 1000 / PACED_MS a second.
  *     fetch_x509_new_connection_*: the first stream of each client, all 100
  *       connecting at once (connection + workload attestation + first message).
+ *       With 100 grpc-js channels made at once this is mostly the client's time;
+ *     fetch_x509_new_connection_raw_*: one new connection at a time from a
+ *       plain node:http2 client (connect, attestation, first message: the
+ *       agent's side of "a first answer within 5 ms").
  *     agent_cpu_ms_per_fetch: the agent's CPU time per fetch in the closed loop.
  * - rotate_10000_ms: time to re-sign ROTATE workload SVIDs on one agent (its
  *   own process: keys made on the agent, CSRs, signing batches of
@@ -21,7 +25,9 @@
  *   The server (in this process, SQLite) has its per-agent signing rate limit
  *   raised from the default 500/s to SIGNING_RATE (it would otherwise cap
  *   the rotation at ROTATE / 500 s).
- * - rss_mib_1000_svids: the agent CLI process's RSS with RSS_SVIDS cached SVIDs.
+ * - rss_mib_1000_svids: the agent CLI process's RSS with RSS_SVIDS cached SVIDs
+ *   (rss_mib_0_svids: the same process before any entry, for the baseline
+ *   of Node and the tsx loader).
  *
  *   node --import tsx bench/agent.bench.ts
  *   (CLIENTS=100 CALLS=20 PACED_MS=200 ROTATE=10000 SIGN_BATCH=500 RSS_SVIDS=1000 SIGNING_RATE=1000000)
@@ -108,14 +114,17 @@ try {
       result.entries_create_ms = Date.now() - createStart;
       child.stdin!.write(`wait ${ROTATE}\n`);
       await next();
+      const cpu0 = process.cpuUsage();
       child.stdin!.write('rotate\n');
       const r = JSON.parse(await next()) as { rotated: number; ms: number; agentCpuMs: number; error?: string };
+      const cpu = process.cpuUsage(cpu0);
       if (r.error !== undefined) throw new Error(`rotation agent: ${r.error}`);
       result.rotate_10000_ms = ROTATE === 10_000 ? r.ms : undefined;
       result.rotate_svids = r.rotated;
       result.rotate_ms = r.ms;
       result.rotate_goal_ms = 10_000;
       result.rotate_agent_cpu_ms = r.agentCpuMs;
+      result.rotate_server_cpu_ms = Math.round((cpu.user + cpu.system) / 1000); // this process: the server (and its SQLite thread)
       result.rotate_sign_batch = SIGN_BATCH;
       result.server_signing_rate_limit_per_s = SIGNING_RATE;
       result.server_signing_rate_limit_note = 'raised from the default 500/s for this bench';
@@ -138,6 +147,9 @@ try {
     while (!/metrics\s+http/.test(out)) await new Promise((r) => setTimeout(r, 50));
     const agentId = /meshward agent running: (\S+)/.exec(out)![1]!;
     const metricsUrl = /metrics\s+(http:\/\/\S+)/.exec(out)![1]!;
+    const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    await new Promise((r) => setTimeout(r, 1000));
+    result.rss_mib_0_svids = Math.round(rssOf(child.pid!) * 10) / 10;
     await entries(agentId, RSS_SVIDS, 'rss');
     for (;;) {
       const m = await (await fetch(metricsUrl)).text();
@@ -145,14 +157,14 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 1000));
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+    const rss = rssOf(child.pid!);
     result.rss_mib_1000_svids = RSS_SVIDS === 1000 ? Math.round(rss * 10) / 10 : undefined;
     result.rss_cached_svids = RSS_SVIDS;
     result.rss_mib = Math.round(rss * 10) / 10;
 
     try {
       const load = spawn(process.execPath, ['--import', 'tsx', FETCH_LOAD, join(agentDir, 'agent.sock'), String(CLIENTS), String(CALLS), String(PACED_MS), String(child.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const r = JSON.parse(await lines(load)()) as { error?: string; connect?: number[]; stream?: number[]; paced?: number[]; streamWallMs: number; pacedWallMs?: number; streamAgentCpuMs: number; pacedAgentCpuMs?: number };
+      const r = JSON.parse(await lines(load)()) as { error?: string; connect?: number[]; stream?: number[]; paced?: number[]; raw?: number[]; streamWallMs: number; pacedWallMs?: number; streamAgentCpuMs: number; pacedAgentCpuMs?: number };
       if (r.error !== undefined) throw new Error(`fetch load: ${r.error}`);
       const stream = r.stream!;
       result.fetch_x509_mode = `first message of a fresh FetchX509SVID stream on a warm connection; ${CLIENTS} stock grpc-js clients, one connection each, in another process; closed loop, ${CALLS} streams per client`;
@@ -168,6 +180,10 @@ try {
       }
       result.fetch_x509_new_connection_p50_ms = round(pct(r.connect!, 50));
       result.fetch_x509_new_connection_p99_ms = round(pct(r.connect!, 99));
+      if (r.raw !== undefined) {
+        result.fetch_x509_new_connection_raw_p50_ms = round(pct(r.raw, 50));
+        result.fetch_x509_new_connection_raw_p99_ms = round(pct(r.raw, 99));
+      }
       result.first_answer_goal_ms = 5;
     } finally {
       // Wait for it: a child still writing to our stdout after we exit dies of EPIPE.

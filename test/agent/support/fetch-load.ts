@@ -16,10 +16,16 @@
  * times — an open loop at CLIENTS × 1000 / interval calls a second, latency
  * without self-inflicted queueing. With AGENT_PID, the agent's CPU time
  * (from /proc) during each phase is reported too.
+ * Phase "raw": RAW_CONNECTIONS new connections, one at a time, from a plain
+ * node:http2 client (no grpc-js channel machinery): connect, one
+ * FetchX509SVID, its first message — the agent's own latency for a new
+ * caller (attestation included).
  * Prints one JSON line: sorted latencies in ms for each phase.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
+import http2 from 'node:http2';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -70,6 +76,24 @@ function first(client: any, timeoutMs = 15_000): Promise<number> {
   });
 }
 
+/** A new connection and one FetchX509SVID on it, by hand: the time to the first DATA frame. */
+function rawFirst(): Promise<number> {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const session = http2.connect('http://localhost', { createConnection: () => connect(socket!) });
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': '/SpiffeWorkloadAPI/FetchX509SVID', 'content-type': 'application/grpc', te: 'trailers', 'workload.spiffe.io': 'true' });
+    req.on('error', reject);
+    req.once('data', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      req.close();
+      session.destroy();
+      resolve(ms);
+    });
+    req.end(Buffer.alloc(5)); // one empty X509SVIDRequest
+  });
+}
+
 const clients = Array.from({ length: CLIENTS }, () => new Service(`unix://${socket}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
 const out: Record<string, unknown> = { clients: CLIENTS, calls: CALLS };
 try {
@@ -106,6 +130,9 @@ try {
     out.pacedAgentCpuMs = agentCpuMs() - cpu0;
     out.paced = paced.sort((a, b) => a - b);
   }
+  const raw: number[] = [];
+  for (let i = 0; i < Number(process.env.RAW_CONNECTIONS ?? 50); i++) raw.push(await rawFirst());
+  out.raw = raw.sort((a, b) => a - b);
 } catch (err) {
   out.error = (err as Error).message;
 }
