@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Auditor, openFileSink } from '../../src/audit/index.js';
 import { sample, tempDir } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('./fixtures/audit-cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 function audit(args: string[]) {

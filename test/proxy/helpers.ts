@@ -110,7 +110,7 @@ export interface ProxyProc extends Proc {
 /** Starts `meshward proxy run ARGS` (through the CLI module) and waits for its ready line. */
 export async function startProxyProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProxyProc> {
   const proc = track(
-    spawn(process.execPath, ['--import', 'tsx', join(HERE, 'fixtures', 'proxy-cli.ts'), 'proxy', 'run', ...args], {
+    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'proxy', 'run', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '', ...env },
@@ -127,7 +127,7 @@ export async function startProxyProcess(args: string[], env: NodeJS.ProcessEnv =
 
 /** Runs the proxy CLI to completion (for exit-code tests). */
 export function runProxyCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = track(spawn(process.execPath, ['--import', 'tsx', join(HERE, 'fixtures', 'proxy-cli.ts'), 'proxy', 'run', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '' } }));
+  const proc = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'proxy', 'run', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '' } }));
   return new Promise((resolve) => proc.child.on('exit', (code) => resolve({ code, stdout: proc.stdout(), stderr: proc.stderr() })));
 }
 

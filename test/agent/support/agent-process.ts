@@ -1,18 +1,16 @@
 /** The agent as a real child process (`meshward agent run`), and helpers shared by the agent tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
-const LOCAL = fileURLToPath(new URL('./agent-cli.ts', import.meta.url));
 export const TSX = import.meta.resolve('tsx');
 
+/** The real `meshward` entry point. */
 export function agentEntry(): string {
-  return readFileSync(MAIN, 'utf8').includes('registerAgentRunCommands') ? BIN : LOCAL;
+  return BIN;
 }
 
 export interface Hooks {

@@ -1,16 +1,13 @@
 /** `meshward server run` as a real child process: start, wait for its listening lines, kill. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
-const LOCAL = fileURLToPath(new URL('./server-cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
-/** bin.ts once main.ts registers `server`; the local runner until then. */
+/** The real `meshward` entry point. */
 export function serverEntry(): string {
-  return readFileSync(MAIN, 'utf8').includes('registerServerCommands') ? BIN : LOCAL;
+  return BIN;
 }
 
 export interface ServerProcess {
