@@ -22,3 +22,8 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/** Whole seconds since the epoch, as the datastore and JWTs count time. */
+export function epochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}

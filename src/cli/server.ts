@@ -16,6 +16,7 @@ import { datastoreLabel, loadServerConfig } from '../server/config.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ConfigError } from '../server/server-error.js';
 import { CheckFailedError } from './usage-error.js';
+import { epochSeconds } from '../duration.js';
 
 export function registerServerCommands(program: Command): void {
   const server = program.command('server').description('the control plane: CA, registration entries, agent and admin APIs');
@@ -64,7 +65,7 @@ export function registerServerCommands(program: Command): void {
 export async function firstRunBanner(running: RunningServer, options: { ttlSeconds?: number } = {}): Promise<string> {
   const { ctx } = running;
   const ttl = options.ttlSeconds ?? 600;
-  const now = Math.floor(ctx.now().getTime() / 1000);
+  const now = epochSeconds(ctx.now());
   const id = randomUUID();
   const token = randomBytes(32).toString('base64url');
   await ctx.store.createJoinToken({ id, tokenHash: hashJoinToken(token), expiresAt: now + ttl, aliasSpiffeId: null, createdAt: now });

@@ -35,6 +35,7 @@ import { TrustDomain } from '../spiffe/trust-domain.js';
 import { Supervisor, type RunningChild } from './up/children.js';
 import { PortPicker } from './up/ports.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
+import { epochSeconds } from '../duration.js';
 
 export const SERVICES = ['auth', 'order', 'payment', 'compromised'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -381,7 +382,7 @@ class StopRequested extends Error {}
 /** A one-time join token (10 minutes), created as `POST /v1/join-tokens` does: only its hash is stored. */
 async function createJoinToken(running: RunningServer): Promise<string> {
   const { ctx } = running;
-  const now = Math.floor(ctx.now().getTime() / 1000);
+  const now = epochSeconds(ctx.now());
   const id = randomUUID();
   const token = randomBytes(32).toString('base64url');
   await ctx.store.createJoinToken({ id, tokenHash: hashJoinToken(token), expiresAt: now + 600, aliasSpiffeId: null, createdAt: now });

@@ -26,6 +26,7 @@ import type { Datastore } from '../store/datastore.js';
 import type { Change, PublishedAuthority } from '../store/types.js';
 import type { ServerCa } from './server-context.js';
 import { ServerError } from './server-error.js';
+import { epochSeconds } from '../duration.js';
 
 export const ADVANCE_INTERVAL_MS = 30_000;
 const REFRESH_HINT_SECONDS = 300;
@@ -155,15 +156,15 @@ export class ServerCaManager implements ServerCa {
     if (this.#ca.hasUpstream) {
       for (const der of this.#ca.bundle().x509Authorities()) {
         const cert = new X509Certificate(der);
-        out.push({ kind: 'x509', authorityId: cert.serialNumber.toLowerCase(), publicData: der.toString('base64'), notAfter: Math.floor(new Date(cert.validTo).getTime() / 1000) });
+        out.push({ kind: 'x509', authorityId: cert.serialNumber.toLowerCase(), publicData: der.toString('base64'), notAfter: epochSeconds(new Date(cert.validTo)) });
       }
     } else {
       for (const a of this.#ca.x509Authorities) {
-        out.push({ kind: 'x509', authorityId: a.id, publicData: a.certificate.toString('base64'), notAfter: Math.floor(a.notAfter.getTime() / 1000) });
+        out.push({ kind: 'x509', authorityId: a.id, publicData: a.certificate.toString('base64'), notAfter: epochSeconds(a.notAfter) });
       }
     }
     for (const a of this.#ca.jwtAuthorities) {
-      out.push({ kind: 'jwt', authorityId: a.id, publicData: JSON.stringify({ ...publicJwkOf(a.publicKey), kid: a.id }), notAfter: Math.floor(a.notAfter.getTime() / 1000) });
+      out.push({ kind: 'jwt', authorityId: a.id, publicData: JSON.stringify({ ...publicJwkOf(a.publicKey), kid: a.id }), notAfter: epochSeconds(a.notAfter) });
     }
     return out;
   }
@@ -217,6 +218,6 @@ export class ServerCaManager implements ServerCa {
   }
 
   #nowSeconds(): number {
-    return Math.floor(this.#options.clock().getTime() / 1000);
+    return epochSeconds(this.#options.clock());
   }
 }

@@ -39,6 +39,7 @@ import { ServerError } from './server-error.js';
 import { ServerIdentity, serverSpiffeId } from './server-identity.js';
 import { createTlsServer, TlsPeerAuthenticator } from './tls-listener.js';
 import { writeThrough } from './write-through.js';
+import { epochSeconds } from '../duration.js';
 
 /** Request bodies: 1 MiB (a batch of entries: 16 MiB, set by the admin routes). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -77,7 +78,7 @@ export function createLogger(level: string): Logger {
 export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
-  const nowSeconds = (): number => Math.floor(clock().getTime() / 1000);
+  const nowSeconds = (): number => epochSeconds(clock());
   prepareDataDir(config.dataDir);
   const replicaId = loadReplicaId(config.dataDir);
   const cleanups: Array<() => Promise<void> | void> = [];

@@ -4,9 +4,10 @@ import type { ServerContext } from '../server-context.js';
 import * as f from './fields.js';
 import { query } from './query.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const nowSeconds = (): number => Math.floor(ctx.now().getTime() / 1000);
+  const nowSeconds = (): number => epochSeconds(ctx.now());
 
   addRoute(app, ctx, {
     method: 'GET',

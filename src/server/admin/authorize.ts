@@ -5,6 +5,7 @@
  */
 import type { Caller, ServerContext } from '../server-context.js';
 import { AdminError } from './admin-error.js';
+import { epochSeconds } from '../../duration.js';
 
 export const ADMIN_SOCKET_ACTOR = 'local-admin-socket';
 
@@ -28,7 +29,7 @@ export async function authorizeAdmin(ctx: ServerContext, caller: Caller): Promis
   }
   const id = caller.id.toString();
   if (ctx.adminIds.has(id)) return;
-  const nowSeconds = Math.floor(ctx.now().getTime() / 1000);
+  const nowSeconds = epochSeconds(ctx.now());
   const entries = await ctx.store.listEntries({ spiffeId: id });
   if (entries.some((e) => e.admin && (e.expiresAt === null || e.expiresAt > nowSeconds))) return;
   throw new AdminError('ERR_ADMIN_FORBIDDEN', `${id} is not an admin ID`);

@@ -12,10 +12,11 @@ import { AdminError, invalid } from './admin-error.js';
 import * as f from './fields.js';
 import { query } from './query.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 export function bundleRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const td = ctx.trustDomain;
-  const nowSeconds = (): number => Math.floor(ctx.now().getTime() / 1000);
+  const nowSeconds = (): number => epochSeconds(ctx.now());
 
   addRoute(app, ctx, {
     method: 'GET',

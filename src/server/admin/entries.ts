@@ -9,6 +9,7 @@ import * as f from './fields.js';
 import { parseEntryUpdate, parseNewEntry } from './entry-input.js';
 import { query } from './query.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 export const MAX_BATCH_ENTRIES = 10_000;
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -19,7 +20,7 @@ type BatchResult = { status: 'ok'; entry: RegistrationEntry } | { status: 'error
 
 export function entryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const td = ctx.trustDomain;
-  const nowSeconds = (): number => Math.floor(ctx.now().getTime() / 1000);
+  const nowSeconds = (): number => epochSeconds(ctx.now());
 
   addRoute(app, ctx, {
     method: 'POST',

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../server-context.js';
 import * as f from './fields.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 600;
 export const MAX_JOIN_TOKEN_TTL_SECONDS = 30 * 86400;
@@ -26,7 +27,7 @@ export function joinTokenRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const body = f.object(request.body ?? {}, '', ['ttlSeconds', 'aliasSpiffeId']);
       const ttl = body.ttlSeconds === undefined ? DEFAULT_JOIN_TOKEN_TTL_SECONDS : f.integer(body.ttlSeconds, 'ttlSeconds', 1, MAX_JOIN_TOKEN_TTL_SECONDS);
       const alias = body.aliasSpiffeId === undefined ? null : f.workloadId(body.aliasSpiffeId, 'aliasSpiffeId', td).toString();
-      const now = Math.floor(ctx.now().getTime() / 1000);
+      const now = epochSeconds(ctx.now());
       const id = randomUUID();
       const token = randomBytes(32).toString('base64url');
       const agentSpiffeId = agentIdOf(td.name, id);

@@ -9,6 +9,7 @@ import type { ServerContext } from '../server-context.js';
 import { invalid } from './admin-error.js';
 import * as f from './fields.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 const MAX_CSR_BYTES = 64 * 1024;
 const MAX_AUDIENCES = 32;
@@ -30,7 +31,7 @@ export function mintRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const ttlSeconds = body.ttlSeconds === undefined ? ctx.defaults.x509SvidTtlSeconds : svidTtl(body.ttlSeconds);
       const dnsNames = body.dnsNames === undefined ? [] : f.dnsNames(body.dnsNames, 'dnsNames');
       const mint = ctx.ca.mintX509Svid({ spiffeId: id, csr, ttlSeconds, dnsNames, now: ctx.now() });
-      const expiresAt = Math.floor(mint.expiresAt.getTime() / 1000);
+      const expiresAt = epochSeconds(mint.expiresAt);
       note.detail = { serialNumber: mint.serialNumber, expiresAt, ttlSeconds };
       return {
         body: {

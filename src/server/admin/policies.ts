@@ -12,12 +12,13 @@ import { AdminError, invalid } from './admin-error.js';
 import * as f from './fields.js';
 import { query } from './query.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 const MAX_YAML_BYTES = 1024 * 1024 - 1024;
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function policyRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const nowSeconds = (): number => Math.floor(ctx.now().getTime() / 1000);
+  const nowSeconds = (): number => epochSeconds(ctx.now());
 
   addRoute(app, ctx, {
     method: 'PUT',

@@ -12,6 +12,7 @@ import { StoreError } from '../../store/store-error.js';
 import type { ServerContext } from '../server-context.js';
 import * as f from './fields.js';
 import { addRoute } from './route.js';
+import { epochSeconds } from '../../duration.js';
 
 export function revokeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   addRoute(app, ctx, {
@@ -56,7 +57,7 @@ export function revokeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 }
 
-const nowSeconds = (ctx: ServerContext): number => Math.floor(ctx.now().getTime() / 1000);
+const nowSeconds = (ctx: ServerContext): number => epochSeconds(ctx.now());
 
 /**
  * No SVID outlives the CA certificate that signed it, so the revocation can

@@ -4,4 +4,4 @@ import { encodePem } from '../../spiffe/pem.js';
 export const chainPem = (chain: readonly Buffer[]): string => chain.map((der) => encodePem('CERTIFICATE', der)).join('');
 
 /** Epoch seconds of a Date. */
-export const epochSeconds = (d: Date): number => Math.floor(d.getTime() / 1000);
+export { epochSeconds } from '../../duration.js';

@@ -14,6 +14,7 @@ import type { FederationRelationship } from './config.js';
 import { FederationError } from './federation-error.js';
 import { fetchBundle, spiffeDispatcher, webDispatcher, type FetchOptions } from './fetch-bundle.js';
 import { realTimers, type Timers } from './timers.js';
+import { epochSeconds } from '../../duration.js';
 
 export const MIN_REFRESH_SECONDS = 30;
 export const DEFAULT_REFRESH_SECONDS = 300;
@@ -114,7 +115,7 @@ export class RelationshipPoller {
         return { status: 'unchanged', sequence: stored.sequence, nextRefreshSeconds: this.#interval };
       }
       const sequence = bundle.sequence ?? (stored === null ? 1 : stored.sequence + 1);
-      await store.putBundle({ trustDomain: name, document, sequence }, Math.floor(this.#ctx.now().getTime() / 1000));
+      await store.putBundle({ trustDomain: name, document, sequence }, epochSeconds(this.#ctx.now()));
       this.#ctx.log.info({ trustDomain: name, sequence }, 'federation: stored a new bundle');
       return { status: 'stored', sequence, nextRefreshSeconds: this.#interval };
     } catch (err) {
