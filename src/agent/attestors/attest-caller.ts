@@ -8,7 +8,7 @@
  */
 import { AgentError } from '../agent-error.js';
 import type { PeerCredentials } from '../peer-credentials.js';
-import { procIdentity, type ProcReader } from './proc.js';
+import { procIdentity, type ProcIdentityHandle, type ProcReader } from './proc.js';
 import { selectorKey, type Selector, type WorkloadAttestor } from './workload-attestor.js';
 
 /** What is recorded when a connection is accepted. */
@@ -16,8 +16,34 @@ export interface ConnectedPeer extends PeerCredentials {
   readonly startTime: string;
 }
 
+/** The process files kept open for a connection (ProcReader.openIdentity), until {@link releasePeer}. */
+const handles = new WeakMap<ConnectedPeer, ProcIdentityHandle>();
+
+/**
+ * Records the peer of a new connection: its start time now. With a reader
+ * that keeps files open, the files are opened here (bound to this process)
+ * and kept for the pid-reuse check of every call, until releasePeer.
+ */
 export function recordPeer(creds: PeerCredentials, proc: ProcReader): ConnectedPeer {
-  return Object.freeze({ ...creds, startTime: proc.startTime(creds.pid) });
+  if (proc.openIdentity === undefined) return Object.freeze({ ...creds, startTime: proc.startTime(creds.pid) });
+  const handle = proc.openIdentity(creds.pid);
+  let peer: ConnectedPeer;
+  try {
+    peer = Object.freeze({ ...creds, startTime: handle.read().startTime });
+  } catch (err) {
+    handle.close();
+    throw err;
+  }
+  handles.set(peer, handle);
+  return peer;
+}
+
+/** The connection is gone: closes its process files (later checks on it fail). */
+export function releasePeer(peer: ConnectedPeer): void {
+  const handle = handles.get(peer);
+  if (handle === undefined) return;
+  handles.delete(peer);
+  handle.close();
 }
 
 export async function attestCaller(peer: ConnectedPeer, attestors: readonly WorkloadAttestor[], proc: ProcReader): Promise<Selector[]> {
@@ -39,7 +65,8 @@ export async function attestCaller(peer: ConnectedPeer, attestors: readonly Work
 export async function verifyPeer(peer: ConnectedPeer, proc: ProcReader): Promise<void> {
   let now;
   try {
-    now = await procIdentity(proc, peer.pid);
+    const handle = handles.get(peer);
+    now = handle !== undefined ? handle.read() : await procIdentity(proc, peer.pid);
   } catch (err) {
     throw new AgentError('ERR_AGENT_PID_REUSED', 'workload attestation failed: the caller exited during attestation', { cause: err });
   }

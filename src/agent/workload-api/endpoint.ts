@@ -11,7 +11,7 @@ import type { Http2Server, Http2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { AgentConfigError } from '../agent-error.js';
-import { recordPeer, type ConnectedPeer } from '../attestors/attest-caller.js';
+import { recordPeer, releasePeer, type ConnectedPeer } from '../attestors/attest-caller.js';
 import type { ProcReader } from '../attestors/proc.js';
 import { peerCredentialsOf } from '../peer-credentials.js';
 import { createGrpcServer } from './grpc-server.js';
@@ -42,7 +42,11 @@ export async function startWorkloadEndpoint(socketPath: string, deps: WorkloadAp
   await removeStaleSocket(socketPath);
   const server = createGrpcServer<ConnectedPeer>({
     methods: { ...workloadApiMethods(deps), ...policyDistributionMethods(deps) },
-    onConnection: (socket) => recordPeer(peerCredentialsOf(socket), deps.proc),
+    onConnection: (socket) => {
+      const peer = recordPeer(peerCredentialsOf(socket), deps.proc);
+      socket.once('close', () => releasePeer(peer));
+      return peer;
+    },
     precheck: (call) => checkSecurityHeader(call.rawHeaders),
     onError: (err, where) => deps.log.debug({ where, err: (err as Error)?.message }, 'workload API connection error'),
   });

@@ -134,7 +134,7 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
           endWithTrailers(stream, GrpcStatus.RESOURCE_EXHAUSTED, 'client is not reading its stream');
           return;
         }
-        stream.write(frameMessage(message));
+        stream.write(framedMessage(message));
       });
       if (aborter.signal.aborted) return;
       if (started) endWithTrailers(stream, GrpcStatus.OK, '');
@@ -186,8 +186,24 @@ function readRequest(stream: ServerHttp2Stream, maxBytes: number, signal: AbortS
   });
 }
 
+/** Built once: node:http2 copies headers and trailers objects, so they can be shared by every call. */
+const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' });
+const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
+
+/** Framed bytes of messages sent again and again (cached answers), by message identity. */
+const framed = new WeakMap<Uint8Array, Buffer>();
+function framedMessage(message: Uint8Array): Buffer {
+  let bytes = framed.get(message);
+  if (bytes === undefined) {
+    bytes = frameMessage(message);
+    framed.set(message, bytes);
+  }
+  return bytes;
+}
+
 function sendHeaders(stream: ServerHttp2Stream): void {
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
+  stream.respond(RESPONSE_HEADERS, RESPONSE_OPTIONS);
 }
 
 function endWithTrailers(stream: ServerHttp2Stream, status: GrpcStatusCode, message: string): void {
@@ -214,6 +230,7 @@ function endWithStatus(stream: ServerHttp2Stream, status: GrpcStatusCode, messag
 }
 
 function statusHeaders(status: GrpcStatusCode, message: string): Record<string, string> {
+  if (status === GrpcStatus.OK && message === '') return OK_TRAILERS;
   return message === '' ? { 'grpc-status': String(status) } : { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) };
 }
 

@@ -182,7 +182,7 @@ export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<Connected
     [path('FetchX509SVID')]: {
       kind: 'server-stream',
       handler: counted('FetchX509SVID', async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => {
-        decode(proto.X509SVIDRequest, request);
+        if (request.length > 0) decode(proto.X509SVIDRequest, request); // an empty message is always a valid (empty) X509SVIDRequest
         await stream(call, send, await attest(call), x509Svids, 'x509');
       }),
     },
