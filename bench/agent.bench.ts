@@ -52,7 +52,7 @@ const SIGN_BATCH = Number(process.env.SIGN_BATCH ?? 500);
 const RSS_SVIDS = Number(process.env.RSS_SVIDS ?? 1000);
 const SIGNING_RATE = Number(process.env.SIGNING_RATE ?? 1_000_000);
 const TD = 'example.org';
-const AGENT_CLI = fileURLToPath(new URL('../test/agent/support/agent-cli.ts', import.meta.url));
+const AGENT_CLI = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const BENCH_AGENT = fileURLToPath(new URL('../test/agent/support/bench-agent.ts', import.meta.url));
 const FETCH_LOAD = fileURLToPath(new URL('../test/agent/support/fetch-load.ts', import.meta.url));
 

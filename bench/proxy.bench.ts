@@ -147,7 +147,7 @@ defaults:
 const distCli = join(ROOT, 'dist', 'cli', 'proxy.js');
 const proxyArgs = existsSync(distCli)
   ? ['--input-type=module', '-e', `import {Command} from 'commander';import {registerProxyCommands} from ${JSON.stringify(distCli)};const p=new Command('meshward');registerProxyCommands(p);await p.parseAsync(process.argv.slice(1),{from:'user'});`, 'proxy', 'run', '--config', join(dir, 'proxy.yaml')]
-  : ['--import', 'tsx', join(ROOT, 'test', 'proxy', 'fixtures', 'proxy-cli.ts'), 'proxy', 'run', '--config', join(dir, 'proxy.yaml')];
+  : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'proxy', 'run', '--config', join(dir, 'proxy.yaml')];
 const profileArgs = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROFILE] : [];
 const proxy = spawn(process.execPath, [...profileArgs, ...proxyArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '' } });
 started.push(proxy);
