@@ -17,6 +17,7 @@ import { peerCredentialsOf } from '../peer-credentials.js';
 import { createGrpcServer } from './grpc-server.js';
 import { workloadApiMethods, type WorkloadApiDeps } from './handlers.js';
 import { policyDistributionMethods } from './policy-service.js';
+import { CallRunner } from './call-runner.js';
 import { checkSecurityHeader } from './security-header.js';
 
 /** `unix:///abs/path` (SPIFFE_ENDPOINT_SOCKET form) or a plain absolute path → the path. */
@@ -40,8 +41,10 @@ export async function startWorkloadEndpoint(socketPath: string, deps: WorkloadAp
   if (Buffer.byteLength(socketPath) > 100) throw new AgentConfigError('socket_path', `${socketPath} is too long for a Unix socket path (at most 100 bytes)`);
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   await removeStaleSocket(socketPath);
+  // One runner for both services: a connection is attested once, whichever it calls.
+  const runner = new CallRunner(deps);
   const server = createGrpcServer<ConnectedPeer>({
-    methods: { ...workloadApiMethods(deps), ...policyDistributionMethods(deps) },
+    methods: { ...workloadApiMethods(deps, { runner }), ...policyDistributionMethods(deps, { runner }) },
     onConnection: (socket) => {
       const peer = recordPeer(peerCredentialsOf(socket), deps.proc);
       socket.once('close', () => releasePeer(peer));

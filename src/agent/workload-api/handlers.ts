@@ -11,8 +11,7 @@ import { BundleSet } from '../../spiffe/bundle-set.js';
 import type { Bundle } from '../../spiffe/bundle.js';
 import { SpiffeId } from '../../spiffe/spiffe-id.js';
 import type { KeyedTokenBuckets } from '../../guard/token-bucket.js';
-import { AgentError } from '../agent-error.js';
-import { ConnectionAttestations, type ConnectedPeer } from '../attestors/attest-caller.js';
+import type { ConnectedPeer } from '../attestors/attest-caller.js';
 import type { ProcReader } from '../attestors/proc.js';
 import type { WorkloadAttestor } from '../attestors/workload-attestor.js';
 import type { AgentEntry } from '../entry.js';
@@ -21,6 +20,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { SvidCache } from '../svid-cache.js';
 import type { CallContext, MethodTable } from './grpc-server.js';
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
+import { CallRunner, type Snapshot } from './call-runner.js';
 import { encode, toStruct, workloadProto, SERVICE_NAME } from './proto.js';
 
 export interface WorkloadApiDeps {
@@ -38,70 +38,16 @@ export interface WorkloadApiDeps {
 const NO_IDENTITY = 'no identity issued';
 const MAX_AUDIENCES = 32;
 
-export function workloadApiMethods(deps: WorkloadApiDeps): MethodTable<ConnectedPeer> {
+export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: CallRunner } = {}): MethodTable<ConnectedPeer> {
   const proto = workloadProto();
   const now = deps.now ?? Date.now;
   const { cache } = deps;
-  cache.setMaxListeners(0);
   const encoded = new Map<string, { version: number; bytes: Uint8Array }>();
 
-  const attestations = new ConnectionAttestations(deps.attestors, deps.proc, () => cache.selectorGeneration);
-  const attest = async (call: CallContext<ConnectedPeer>, rateLimited = true): Promise<ReadonlySet<string>> => {
-    if (!call.connection.ok) {
-      deps.log.warn({ err: (call.connection.error as Error)?.message }, 'workload attestation failed: no peer credentials');
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
-    }
-    const peer = call.connection.value;
-    if (rateLimited && !deps.limiter.take(String(peer.uid)).allowed) {
-      deps.metrics?.rateLimited.inc();
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'rate limit exceeded for this caller; retry with backoff');
-    }
-    try {
-      const { selectors, fresh } = await attestations.selectors(peer);
-      if (fresh) deps.log.debug({ pid: peer.pid, selectors: selectors.size }, 'workload attested');
-      return selectors;
-    } catch (err) {
-      deps.log.warn({ pid: peer.pid, code: err instanceof AgentError ? err.code : undefined }, 'workload attestation failed');
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
-    }
-  };
-
-  /** Waits for the next cache change (or the end of the call). */
-  const nextChange = (signal: AbortSignal): Promise<void> =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = (): void => {
-        cache.off('change', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      cache.on('change', done);
-      signal.addEventListener('abort', done);
-    });
-
-  /**
-   * Runs a stream (after its call was attested): `snapshot` returns bytes to
-   * send, 'wait' (nothing yet) or throws GrpcCallError to end. When the
-   * connection's selectors went stale (an entry now selects on what was not
-   * computed), the caller is attested again before the next snapshot.
-   */
-  const stream = async (call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: (selectors: ReadonlySet<string>) => Uint8Array | 'wait', kind?: 'x509'): Promise<void> => {
-    let last: Buffer | undefined;
-    let selectors = first;
-    while (!call.signal.aborted) {
-      if (call.connection.ok && attestations.stale(call.connection.value)) selectors = await attest(call, false);
-      const answer = snapshot(selectors);
-      if (answer !== 'wait') {
-        const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
-        if (last === undefined || !last.equals(bytes)) {
-          send(answer);
-          last = bytes;
-          if (kind === 'x509') deps.metrics?.svidsServed.inc({ kind: 'x509' });
-        }
-      }
-      await nextChange(call.signal);
-    }
-  };
+  const runner = options.runner ?? new CallRunner(deps);
+  const attest = (call: CallContext<ConnectedPeer>): Promise<ReadonlySet<string>> => runner.attest(call);
+  const stream = (call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, kind?: 'x509'): Promise<void> =>
+    runner.stream(call, send, first, snapshot, kind === 'x509' ? { onSent: () => deps.metrics?.svidsServed.inc({ kind: 'x509' }) } : {});
 
   const federatedFor = (entries: readonly AgentEntry[]): Map<string, Bundle> => {
     const out = new Map<string, Bundle>();

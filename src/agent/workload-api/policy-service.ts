@@ -15,13 +15,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { AgentError } from '../agent-error.js';
-import { attestCaller, type ConnectedPeer } from '../attestors/attest-caller.js';
-import { selectorKey } from '../attestors/workload-attestor.js';
+import type { ConnectedPeer } from '../attestors/attest-caller.js';
 import type { AgentPolicies } from '../svid-cache.js';
 import type { CallContext, MethodTable } from './grpc-server.js';
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
 import type { WorkloadApiDeps } from './handlers.js';
+import { CallRunner } from './call-runner.js';
 
 export const POLICY_SERVICE_NAME = 'meshward.policy.v1.PolicyDistribution';
 export const WATCH_POLICIES_PATH = `/${POLICY_SERVICE_NAME}/WatchPolicies`;
@@ -57,42 +56,11 @@ export function encodePolicySet(p: AgentPolicies): Uint8Array {
 
 const NO_IDENTITY = 'no identity issued';
 
-export function policyDistributionMethods(deps: WorkloadApiDeps): MethodTable<ConnectedPeer> {
+export function policyDistributionMethods(deps: WorkloadApiDeps, options: { runner?: CallRunner } = {}): MethodTable<ConnectedPeer> {
   const { cache } = deps;
   const { request: requestType } = policyTypes();
 
-  const attest = async (call: CallContext<ConnectedPeer>): Promise<ReadonlySet<string>> => {
-    if (!call.connection.ok) {
-      deps.log.warn({ err: (call.connection.error as Error)?.message }, 'workload attestation failed: no peer credentials');
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
-    }
-    const peer = call.connection.value;
-    if (!deps.limiter.take(String(peer.uid)).allowed) {
-      deps.metrics?.rateLimited.inc();
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'rate limit exceeded for this caller; retry with backoff');
-    }
-    try {
-      return new Set((await attestCaller(peer, deps.attestors, deps.proc)).map(selectorKey));
-    } catch (err) {
-      deps.log.warn({ pid: peer.pid, code: err instanceof AgentError ? err.code : undefined }, 'workload attestation failed');
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
-    }
-  };
-
-  /** Next entry change ('change') or policy change ('policies'), or the end of the call. */
-  const nextChange = (signal: AbortSignal): Promise<void> =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = (): void => {
-        cache.off('change', done);
-        cache.off('policies', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      cache.on('change', done);
-      cache.on('policies', done);
-      signal.addEventListener('abort', done);
-    });
+  const runner = options.runner ?? new CallRunner(deps);
 
   let encoded: { revision: string; bytes: Uint8Array } | undefined;
   const snapshot = (selectors: ReadonlySet<string>): Uint8Array | 'wait' => {
@@ -110,19 +78,7 @@ export function policyDistributionMethods(deps: WorkloadApiDeps): MethodTable<Co
     } catch {
       throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'malformed request message');
     }
-    const selectors = await attest(call);
-    let last: Buffer | undefined;
-    while (!call.signal.aborted) {
-      const answer = snapshot(selectors);
-      if (answer !== 'wait') {
-        const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
-        if (last === undefined || !last.equals(bytes)) {
-          send(answer);
-          last = bytes;
-        }
-      }
-      await nextChange(call.signal);
-    }
+    await runner.stream(call, send, await runner.attest(call), snapshot, { events: ['change', 'policies'] });
   };
 
   const counted = async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void): Promise<void> => {

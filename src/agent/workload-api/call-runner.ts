@@ -1,0 +1,88 @@
+/**
+ * What every Workload API method and the policy service share: attesting a
+ * call (rate limit per uid, then the connection's cached attestation, with
+ * the pid-reuse check on every call) and running a stream of snapshots that
+ * are sent again only when they change. One instance per agent endpoint, so
+ * a connection is attested once whichever service it calls.
+ */
+import { AgentError } from '../agent-error.js';
+import { ConnectionAttestations, type ConnectedPeer } from '../attestors/attest-caller.js';
+import type { CallContext } from './grpc-server.js';
+import { GrpcCallError, GrpcStatus } from './grpc-status.js';
+import type { WorkloadApiDeps } from './handlers.js';
+
+/** Returns bytes to send, 'wait' (nothing yet), or throws GrpcCallError to end the stream. */
+export type Snapshot = (selectors: ReadonlySet<string>) => Uint8Array | 'wait';
+
+export class CallRunner {
+  readonly #deps: WorkloadApiDeps;
+  readonly #attestations: ConnectionAttestations;
+
+  constructor(deps: WorkloadApiDeps) {
+    this.#deps = deps;
+    deps.cache.setMaxListeners(0);
+    this.#attestations = new ConnectionAttestations(deps.attestors, deps.proc, () => deps.cache.selectorGeneration);
+  }
+
+  /** The caller's selectors; UNAVAILABLE when it cannot be attested or is over its rate. */
+  async attest(call: CallContext<ConnectedPeer>, rateLimited = true): Promise<ReadonlySet<string>> {
+    const deps = this.#deps;
+    if (!call.connection.ok) {
+      deps.log.warn({ err: (call.connection.error as Error)?.message }, 'workload attestation failed: no peer credentials');
+      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
+    }
+    const peer = call.connection.value;
+    if (rateLimited && !deps.limiter.take(String(peer.uid)).allowed) {
+      deps.metrics?.rateLimited.inc();
+      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'rate limit exceeded for this caller; retry with backoff');
+    }
+    try {
+      const { selectors, fresh } = await this.#attestations.selectors(peer);
+      if (fresh) deps.log.debug({ pid: peer.pid, selectors: selectors.size }, 'workload attested');
+      return selectors;
+    } catch (err) {
+      deps.log.warn({ pid: peer.pid, code: err instanceof AgentError ? err.code : undefined }, 'workload attestation failed');
+      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'workload attestation failed');
+    }
+  }
+
+  /**
+   * Sends `snapshot` now and after every cache event in `events` that changes
+   * it, until the call ends. When the connection's selectors went stale (an
+   * entry now selects on what was not computed), the caller is attested
+   * again before the next snapshot. `onSent` counts what was served.
+   */
+  async stream(call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, options: { events?: readonly string[]; onSent?: () => void } = {}): Promise<void> {
+    const events = options.events ?? ['change'];
+    let last: Buffer | undefined;
+    let selectors = first;
+    while (!call.signal.aborted) {
+      if (call.connection.ok && this.#attestations.stale(call.connection.value)) selectors = await this.attest(call, false);
+      const answer = snapshot(selectors);
+      if (answer !== 'wait') {
+        const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
+        if (last === undefined || !last.equals(bytes)) {
+          send(answer);
+          last = bytes;
+          options.onSent?.();
+        }
+      }
+      await this.#nextEvent(call.signal, events);
+    }
+  }
+
+  /** Resolves at the next cache event in `events`, or when the call ends. */
+  #nextEvent(signal: AbortSignal, events: readonly string[]): Promise<void> {
+    const cache = this.#deps.cache;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = (): void => {
+        for (const e of events) cache.off(e, done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      for (const e of events) cache.on(e, done);
+      signal.addEventListener('abort', done);
+    });
+  }
+}
