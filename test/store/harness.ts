@@ -1,5 +1,6 @@
 import type { Datastore } from '../../src/store/index.js';
 import type { NewEntry, Selector } from '../../src/store/index.js';
+import { newEntry as entryWithDefaults } from '../../src/store/new-entry.js';
 
 /** One isolated database for one test: a temp SQLite file, or a fresh PostgreSQL schema. */
 export interface StoreHarness {
@@ -29,18 +30,10 @@ export function trackOpened(open: () => Promise<Datastore>): { open: () => Promi
 export const sel = (type: string, value: string): Selector => ({ type, value });
 
 export function newEntry(overrides: Partial<NewEntry> = {}): NewEntry {
-  return {
+  return entryWithDefaults({
     spiffeId: 'spiffe://example.org/web',
     parentId: 'spiffe://example.org/meshward/agent/join_token/t1',
     selectors: [sel('unix', 'uid:1000')],
-    x509SvidTtl: 0,
-    jwtSvidTtl: 0,
-    dnsNames: [],
-    admin: false,
-    federatesWith: [],
-    labels: {},
-    hint: '',
-    expiresAt: null,
     ...overrides,
-  };
+  });
 }

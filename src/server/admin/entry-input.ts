@@ -3,6 +3,7 @@ import type { TrustDomain } from '../../spiffe/trust-domain.js';
 import type { EntryUpdate, NewEntry } from '../../store/types.js';
 import * as f from './fields.js';
 import { invalid } from './admin-error.js';
+import { newEntry } from '../../store/new-entry.js';
 
 const UPDATABLE = ['spiffeId', 'parentId', 'selectors', 'x509SvidTtl', 'jwtSvidTtl', 'dnsNames', 'admin', 'federatesWith', 'labels', 'hint', 'expiresAt'] as const;
 const NEW_ENTRY_FIELDS: readonly string[] = ['id', ...UPDATABLE];
@@ -40,19 +41,11 @@ function entryField(name: (typeof UPDATABLE)[number], value: unknown, field: str
 export function parseNewEntry(value: unknown, field: string, td: TrustDomain): NewEntry {
   const obj = f.object(value, field, NEW_ENTRY_FIELDS);
   const at = (key: string): string => f.join(field, key);
-  const entry: Mutable<NewEntry> = {
+  const entry: Mutable<NewEntry> = newEntry({
     spiffeId: entryField('spiffeId', f.required(obj.spiffeId, at('spiffeId')), at('spiffeId'), td) as string,
     parentId: entryField('parentId', f.required(obj.parentId, at('parentId')), at('parentId'), td) as string,
     selectors: entryField('selectors', f.required(obj.selectors, at('selectors')), at('selectors'), td) as NewEntry['selectors'],
-    x509SvidTtl: 0,
-    jwtSvidTtl: 0,
-    dnsNames: [],
-    admin: false,
-    federatesWith: [],
-    labels: {},
-    hint: '',
-    expiresAt: null,
-  };
+  });
   if (obj.id !== undefined) entry.id = f.entryId(obj.id, at('id'));
   for (const name of UPDATABLE) {
     if (name === 'spiffeId' || name === 'parentId' || name === 'selectors') continue;

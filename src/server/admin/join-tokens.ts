@@ -9,6 +9,7 @@ import type { ServerContext } from '../server-context.js';
 import * as f from './fields.js';
 import { addRoute } from './route.js';
 import { epochSeconds } from '../../duration.js';
+import { newEntry } from '../../store/new-entry.js';
 
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 600;
 export const MAX_JOIN_TOKEN_TTL_SECONDS = 30 * 86400;
@@ -37,19 +38,7 @@ export function joinTokenRoutes(app: FastifyInstance, ctx: ServerContext): void 
       if (alias !== null) {
         const [entry] = await ctx.store.createEntries(
           [
-            {
-              spiffeId: alias,
-              parentId: serverIdOf(td.name),
-              selectors: [{ type: 'join_token', value: id }],
-              x509SvidTtl: 0,
-              jwtSvidTtl: 0,
-              dnsNames: [],
-              admin: false,
-              federatesWith: [],
-              labels: {},
-              hint: '',
-              expiresAt: null,
-            },
+            newEntry({ spiffeId: alias, parentId: serverIdOf(td.name), selectors: [{ type: 'join_token', value: id }] }),
           ],
           now,
         );

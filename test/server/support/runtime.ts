@@ -18,6 +18,7 @@ import { X509Svid } from '../../../src/spiffe/x509/x509-svid.js';
 import { MtlsAgent } from '../../../src/workload/mtls-agent.js';
 import { StaticX509Source } from '../../../src/workload/static-source.js';
 import type { NewEntry, RegistrationEntry } from '../../../src/store/types.js';
+import { newEntry as entryWithDefaults } from '../../../src/store/new-entry.js';
 
 export const TD = 'example.org';
 export const SERVER_ID = `spiffe://${TD}/meshward/server`;
@@ -145,20 +146,7 @@ export async function attest(server: RunningServer, options: { token?: string; a
 }
 
 export function newEntry(spiffeId: string, parentId: string, extra: Partial<NewEntry> = {}): NewEntry {
-  return {
-    spiffeId,
-    parentId,
-    selectors: [{ type: 'unix', value: `uid:${Math.floor(Math.random() * 1e6)}` }],
-    x509SvidTtl: 0,
-    jwtSvidTtl: 0,
-    dnsNames: [],
-    admin: false,
-    federatesWith: [],
-    labels: {},
-    hint: '',
-    expiresAt: null,
-    ...extra,
-  };
+  return entryWithDefaults({ spiffeId, parentId, selectors: [{ type: 'unix', value: `uid:${Math.floor(Math.random() * 1e6)}` }], ...extra });
 }
 
 /** Creates entries through the admin socket (so the whole path is exercised). */
