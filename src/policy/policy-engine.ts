@@ -77,7 +77,7 @@ export class PolicyEngine {
     const rules = set.applicable(input.workload, ctx.protocol);
     const matches = rules.custom.size > 0 ? customMatches(rules, ctx) : [];
     const denial = matches.length > 0 ? runCustomSync(matches, this.#providers, input, ctx) : null;
-    return decide(rules, ctx, denial);
+    return withNormalized(decide(rules, ctx, denial), ctx);
   }
 
   /** Like `evaluate`, but awaits asynchronous CUSTOM providers (e.g. an ext_authz call). */
@@ -95,9 +95,9 @@ export class PolicyEngine {
         verdict = err instanceof Error ? err : new Error(String(err));
       }
       const outcome = customOutcome(match, verdict);
-      if (outcome) return decide(rules, ctx, outcome);
+      if (outcome) return withNormalized(decide(rules, ctx, outcome), ctx);
     }
-    return decide(rules, ctx, null);
+    return withNormalized(decide(rules, ctx, null), ctx);
   }
 
   /** The decision, plus why each policy and rule did or did not match. */
@@ -125,6 +125,11 @@ export class PolicyEngine {
     }
     return RequestContext.build(input.request, this.#options);
   }
+}
+
+function withNormalized(decision: Decision, ctx: RequestContext): Decision {
+  decision.normalized = { path: ctx.path, forwardPath: ctx.forwardPath };
+  return decision;
 }
 
 function rejected(reason: string): Decision {

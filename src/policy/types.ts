@@ -128,4 +128,11 @@ export interface Decision {
   audit?: boolean;
   /** The AUDIT policy that matched first, when `audit` is true. */
   auditPolicy?: string;
+  /**
+   * The request as it was matched: the normalized path (no query or
+   * fragment) and the path to forward (normalized, query kept). Set by
+   * `evaluate`, so an enforcer forwards the very path it authorized without
+   * normalizing twice.
+   */
+  normalized?: { path?: string; forwardPath?: string };
 }

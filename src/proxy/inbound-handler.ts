@@ -187,10 +187,16 @@ const authorize = (ctx: InboundContext): Filter => (next) => (ex) => {
   const decision = policy.evaluate({ workload: ctx.workload, request });
   ex.decision = decision;
   if (decision.reject !== undefined) return deny(ctx, ex, 400, decision.reject.reason);
-  const n = policy.normalize(request);
-  if (!n.ok) return deny(ctx, ex, 400, n.reason);
-  ex.normalizedPath = n.path ?? null;
-  ex.forwardPath = n.forwardPath ?? '/';
+  // The engine reports the path it matched; only a decision made without
+  // matching (fail closed, no policy set yet) leaves it to normalize here.
+  let normalized = decision.normalized;
+  if (normalized === undefined) {
+    const n = policy.normalize(request);
+    if (!n.ok) return deny(ctx, ex, 400, n.reason);
+    normalized = n;
+  }
+  ex.normalizedPath = normalized.path ?? null;
+  ex.forwardPath = normalized.forwardPath ?? '/';
   if (!decision.allowed) {
     ctx.metrics.denial(decision.policy ?? null);
     return deny(ctx, ex, 403, decision.reason);
