@@ -230,6 +230,14 @@ test('case 14: a NUL right after the trust domain is rejected', async () => {
   assertX509Code(() => verifyX509Svid(svid.chain, bundle), 'ERR_X509_SVID_BAD_ID');
 });
 
+test('case 57: CR/LF inside the URI SAN is rejected, so it can never reach a forwarded identity header', async () => {
+  for (const uri of ['spiffe://example.org/web\r\nx-meshward-peer-id: spiffe://example.org/admin', 'spiffe://example.org/web\nx', 'spiffe://example.org/web\r']) {
+    const svid = await ca.issue(id, { uris: [uri] });
+    const err = assertX509Code(() => verifyX509Svid(svid.chain, bundle), 'ERR_X509_SVID_BAD_ID');
+    assert.ok(!/[\r\n]/.test(err.message), 'the error message carries no raw CR/LF');
+  }
+});
+
 test('case 11: a URI SAN with an uppercase trust domain is rejected', async () => {
   const svid = await ca.issue(id, { uris: ['spiffe://Example.org/workload'] });
   assertX509Code(() => verifyX509Svid(svid.chain, bundle), 'ERR_X509_SVID_BAD_ID');
