@@ -3,8 +3,10 @@
  * the same plain-HTTP app behind (a) nginx terminating mTLS (TLS 1.3,
  * ssl_verify_client on, keep-alive upstream, 2 workers) and (b) `meshward
  * proxy run` with a policy, a rate limit and a bulkhead on the route, audit
- * to a file and metrics on. Load: our own keep-alive mTLS client in a child
- * process (2 worker threads), 50 connections, HTTP/1.1, no TLS resumption.
+ * to a file and metrics on. Load (bench/support/load-tools.ts): wrk for the
+ * closed loop and h2load --h1 --rps for the fixed rate, both given the client
+ * certificate by an LD_PRELOAD library; 50 keep-alive connections, HTTP/1.1,
+ * no TLS resumption.
  *
  * Scenarios: max throughput (closed loop), and a fixed 1,000 req/s where we
  * read p50/p99 latency, CPU per request (/proc/PID/stat utime+stime of the
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCaDirectory } from '../src/ca/index.js';
 import { encodePem } from '../src/spiffe/pem.js';
+import { buildClientCertPreload, ensureBinary, h2loadFixedRate, wrkClosedLoop } from './support/load-tools.js';
 
 const DUR = Number(process.env.DUR ?? 8);
 const CONNS = 50;
@@ -27,8 +30,16 @@ const dir = mkdtempSync(join(tmpdir(), 'mw-proxy-bench-'));
 const started: ChildProcess[] = [];
 const CLK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
+const orphans: number[] = []; // nginx workers outlive a killed master
 function cleanup(): void {
   for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const pid of orphans) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 }
 process.on('exit', cleanup);
 
@@ -73,16 +84,6 @@ const app = spawn(process.execPath, ['-e', APP], { stdio: ['ignore', 'pipe', 'pi
 started.push(app);
 const appPort = Number((await waitLine(app, /port (\d+)/, 'app'))[1]);
 
-function nginxBinary(): string {
-  for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
-  try {
-    execFileSync('apt-get', ['install', '-y', 'nginx'], { stdio: 'ignore' });
-  } catch {
-    execFileSync('apt-get', ['update'], { stdio: 'ignore' });
-    execFileSync('apt-get', ['install', '-y', 'nginx'], { stdio: 'ignore' });
-  }
-  return '/usr/sbin/nginx';
-}
 const nginxPort = 18443 + Math.floor(Math.random() * 1000);
 writeFileSync(
   join(dir, 'nginx.conf'),
@@ -110,7 +111,7 @@ http {
 }
 `,
 );
-const nginx = spawn(nginxBinary(), ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const nginx = spawn(ensureBinary('nginx', 'nginx'), ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
 started.push(nginx);
 
 // the audit file lives apart from the watched SVID files
@@ -154,59 +155,10 @@ started.push(proxy);
 const proxyPort = Number((await waitLine(proxy, /inbound [^:]+:(\d+)/, 'proxy'))[1]);
 await new Promise((r) => setTimeout(r, 500));
 const nginxPids = [nginx.pid!, ...execFileSync('pgrep', ['-P', String(nginx.pid)]).toString().trim().split('\n').map(Number).filter(Boolean)];
+orphans.push(...nginxPids.slice(1));
 
-// ---------- load client (separate process, 2 worker threads) ----------
-const LOAD = `
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import https from 'node:https';
-import http from 'node:http';
-import { readFileSync } from 'node:fs';
-if (isMainThread) {
-  const [url, conns, rate, dur, cert, key, ca] = process.argv.slice(2);
-  const threads = 2;
-  const results = await Promise.all(Array.from({ length: threads }, (_, i) => new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { url, conns: Math.ceil(Number(conns) / threads), rate: Number(rate) / threads, dur: Number(dur), cert, key, ca } });
-    w.on('message', resolve); w.on('error', reject);
-  })));
-  const lat = results.flatMap((r) => r.lat).sort((a, b) => a - b);
-  const n = results.reduce((s, r) => s + r.n, 0), errors = results.reduce((s, r) => s + r.errors, 0);
-  const pct = (p) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : null;
-  process.stdout.write(JSON.stringify({ n, errors, rps: n / Number(dur), p50: pct(0.5), p99: pct(0.99) }) + '\\n');
-} else {
-  const { url, conns, rate, dur, cert, key, ca } = workerData;
-  const u = new URL(url);
-  const tls = u.protocol === 'https:';
-  const mod = tls ? https : http;
-  const agent = new mod.Agent({ keepAlive: true, maxSockets: conns, maxCachedSessions: 0, ...(tls ? { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), checkServerIdentity: () => undefined } : {}) });
-  const lat = []; let n = 0, errors = 0, stop = false;
-  const one = () => new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const req = mod.request({ host: u.hostname, port: u.port, path: '/payment/x', agent, method: 'GET' }, (res) => {
-      res.resume(); res.on('end', () => { if (res.statusCode === 200) { n++; lat.push(Number(process.hrtime.bigint() - t0) / 1e6); } else errors++; resolve(); });
-    });
-    req.on('error', () => { errors++; resolve(); });
-    req.end();
-  });
-  const end = Date.now() + dur * 1000;
-  setTimeout(() => (stop = true), dur * 1000);
-  if (rate > 0) {
-    // open loop at a fixed rate spread over the connections
-    const interval = 1000 / rate; let next = performance.now(); const pending = new Set();
-    while (Date.now() < end) {
-      const now = performance.now();
-      if (now < next) { await new Promise((r) => setTimeout(r, Math.max(0, next - now))); continue; }
-      next += interval;
-      const p = one(); pending.add(p); p.then(() => pending.delete(p));
-    }
-    await Promise.all(pending);
-  } else {
-    await Promise.all(Array.from({ length: conns }, async () => { while (!stop) await one(); }));
-  }
-  parentPort.postMessage({ lat: rate > 0 ? lat : lat.filter((_, i) => i % 10 === 0), n, errors });
-}
-`;
-const loadFile = join(dir, 'load.mjs');
-writeFileSync(loadFile, LOAD);
+// ---------- load (native generators with a client-certificate preload) ----------
+const clientCert = { preload: buildClientCertPreload(dir), cert: client.cert, key: client.key };
 
 function ticks(pids: number[]): number {
   let t = 0;
@@ -241,18 +193,15 @@ interface Run {
   cpuUsPerReq: number | null;
   rssMaxMb: number;
 }
+let runs = 0;
 async function run(url: string, pids: number[], rate: number): Promise<Run> {
   const c0 = ticks(pids);
   let rssMax = rssMb(pids);
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pids))), 250);
-  const child = spawn(process.execPath, [loadFile, url, String(CONNS), String(rate), String(DUR), client.cert, client.key, bundle], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => child.once('exit', r));
+  const r = rate > 0 ? await h2loadFixedRate(url, CONNS, rate, DUR, join(dir, `h2load-${++runs}.log`), clientCert) : await wrkClosedLoop(url, CONNS, 2, DUR, clientCert);
   clearInterval(sampler);
   const c1 = ticks(pids);
-  const r = JSON.parse(out) as { n: number; errors: number; rps: number; p50: number | null; p99: number | null };
-  return { rps: Math.round(r.rps), p50: r.p50, p99: r.p99, errors: r.errors, cpuUsPerReq: pids.length && r.n ? Math.round(((c1 - c0) / CLK / r.n) * 1e6 * 10) / 10 : null, rssMaxMb: Math.round(rssMax * 10) / 10 };
+  return { rps: Math.round(r.rps), p50: r.p50Ms, p99: r.p99Ms, errors: r.errors, cpuUsPerReq: pids.length && r.requests ? Math.round(((c1 - c0) / CLK / r.requests) * 1e6 * 10) / 10 : null, rssMaxMb: Math.round(rssMax * 10) / 10 };
 }
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);

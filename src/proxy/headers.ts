@@ -23,8 +23,11 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Dropped from requests going to the app (we set our own values). */
-const REQUEST_DROP = new Set([...HOP_BY_HOP, PEER_ID_HEADER, 'x-forwarded-client-cert', 'x-request-id', 'traceparent', 'tracestate', 'host']);
+/**
+ * Dropped from requests going to the app: we set our own values, and
+ * `expect` was already answered by our own server (100-continue).
+ */
+const REQUEST_DROP = new Set([...HOP_BY_HOP, PEER_ID_HEADER, 'x-forwarded-client-cert', 'x-request-id', 'traceparent', 'tracestate', 'host', 'expect']);
 
 /** Dropped from responses going back to the client. */
 const RESPONSE_DROP = HOP_BY_HOP;

@@ -18,7 +18,7 @@ import { normalizeSerial, type ProxyConfig } from './config.js';
 import { openIdentity, type ProxySource } from './identity.js';
 import { createInboundHandler, type Authorizer } from './inbound-handler.js';
 import { startInboundListener, type InboundListener } from './inbound-listener.js';
-import { createAppForwarder } from './forward.js';
+import { createAppForwarder, type AppForwarder } from './forward.js';
 import { startOutboundListener, type OutboundListener } from './outbound.js';
 import { configError } from './proxy-error.js';
 import { buildRoutes } from './routes.js';
@@ -218,6 +218,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   let inbound: InboundListener | undefined;
   const outbound: OutboundListener[] = [];
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let app: AppForwarder | undefined;
   try {
     if (config.inbound) {
       const ic = config.inbound;
@@ -226,7 +227,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       const policy = () => authorizer;
       const trustDomains = ic.trustDomains ?? [trustDomain];
       const members = trustDomains.map((td) => authorizeMemberOf(td));
-      const app = createAppForwarder(ic.app.host, ic.app.port, ic.appConnections, ic.appTimeoutMs);
+      app = createAppForwarder(ic.app.host, ic.app.port, ic.appConnections, ic.appTimeoutMs);
       const workload = { namespace: config.workload.namespace, labels: config.workload.labels };
       const onRequest = createInboundHandler({ workload, destination, port: ic.listen.port, policy, routes, auditor, metrics, app, maxHeaderBytes: ic.maxHeaderBytes });
       inbound = await startInboundListener({
@@ -252,6 +253,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     if (config.metrics) metricsServer = await startMetricsServer({ registry, host: config.metrics.host, port: config.metrics.port });
   } catch (err) {
     await inbound?.close();
+    await app?.pool.destroy();
     for (const o of outbound) await o.close();
     await auditor.close().catch(() => {});
     distributed?.close();
@@ -272,6 +274,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       unsubscribeSvid();
       clearInterval(svidGaugeTimer);
       await inbound?.close();
+      await app?.pool.close();
       for (const o of outbound) await o.close();
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await auditor.close().catch(() => {});
