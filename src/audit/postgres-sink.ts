@@ -6,7 +6,10 @@
  * off (a crash of the server may lose the last moments of those).
  * Error messages never carry the URL's password.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../lazy-require.js';
+
+const pgDriver = lazyRequire<typeof pg>('pg');
 import { AuditError } from './audit-error.js';
 import { GENESIS_HEAD, sealBatch, type ChainHead } from './chain.js';
 import type { AuditRecord } from './record.js';
@@ -78,7 +81,7 @@ export class PostgresAuditSink implements AuditSink {
     };
     let pool: pg.Pool;
     try {
-      pool = new pg.Pool({
+      pool = new (pgDriver().Pool)({
         connectionString: connectionUrl,
         connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
         max: options.maxConnections ?? 2,

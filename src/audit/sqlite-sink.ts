@@ -7,7 +7,10 @@
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { lazyRequire } from '../lazy-require.js';
+
+const betterSqlite3 = lazyRequire<typeof Database>('better-sqlite3');
 import { AuditError } from './audit-error.js';
 import { GENESIS_HEAD, sealBatch, type ChainHead } from './chain.js';
 import type { AuditRecord } from './record.js';
@@ -45,7 +48,7 @@ export class SqliteAuditSink implements AuditSink {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       closeSync(openSync(path, 'a', 0o600));
-      db = new Database(path);
+      db = new (betterSqlite3())(path);
       db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
       db.pragma('journal_mode = WAL');
       db.exec(

@@ -6,7 +6,6 @@
 import { request, Agent, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MeshwardError } from '../errors.js';
 import { authorizeId } from '../spiffe/authorizers.js';
 import { Bundle } from '../spiffe/bundle.js';
 import { trustDomainOfAuthorities } from '../spiffe/bundle-trust-domain.js';
@@ -15,18 +14,9 @@ import { X509Svid } from '../spiffe/x509/x509-svid.js';
 import { MtlsAgent } from '../workload/mtls-agent.js';
 import { StaticX509Source } from '../workload/static-source.js';
 import { UsageError } from './usage-error.js';
+import { AdminApiError } from './admin-api-error.js';
 
-/** The server answered with an error (docs/server-api.md "Errors"). */
-export class AdminApiError extends MeshwardError {
-  constructor(
-    readonly status: number,
-    code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(code, message);
-  }
-}
+export { AdminApiError };
 
 export interface AdminConnection {
   adminSocket: string;

@@ -5,61 +5,77 @@
  */
 import { Command, CommanderError } from 'commander';
 import { MeshwardError } from '../errors.js';
-import { registerBundleCommands } from './bundle.js';
-import { registerCaCommands } from './ca.js';
-import { registerDemoCommand } from './demo.js';
-import { registerJwtCommands } from './jwt.js';
-import { registerPolicyCommands } from './policy.js';
-import { registerSvidCommands } from './svid.js';
-import { registerX509Commands } from './x509.js';
-import { registerEntryCommands } from './entry.js';
-import { registerTokenCommands } from './token.js';
-import { registerAgentAdminCommands } from './agent-admin.js';
-import { registerRevokeCommand } from './revoke.js';
-import { registerHealthcheckCommand } from './healthcheck.js';
-import { registerPolicyServerCommands } from './policy-server.js';
-import { registerServerCommands } from './server.js';
-import { registerAuditCommands } from './audit.js';
-import { registerProxyCommands } from './proxy.js';
-import { registerAgentRunCommands } from './agent.js';
-import { registerUpCommand } from './up.js';
 import { normalizeSpireFlags } from './spire-flags.js';
-import { AdminApiError } from './admin-client.js';
+import { AdminApiError } from './admin-api-error.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The top-level commands in help order, each loaded only when it runs: a
+ * sidecar (`proxy run`) or an agent then holds none of the server's, the
+ * stores' or the other commands' modules (less memory, faster start).
+ */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ['server', async () => (await import('./server.js')).registerServerCommands],
+  ['ca', async () => (await import('./ca.js')).registerCaCommands],
+  ['x509', async () => (await import('./x509.js')).registerX509Commands],
+  ['jwt', async () => (await import('./jwt.js')).registerJwtCommands],
+  ['bundle', async () => (await import('./bundle.js')).registerBundleCommands],
+  ['svid', async () => (await import('./svid.js')).registerSvidCommands],
+  [
+    'policy',
+    async () => {
+      const [{ registerPolicyCommands }, { registerPolicyServerCommands }] = await Promise.all([import('./policy.js'), import('./policy-server.js')]);
+      return (program) => {
+        registerPolicyCommands(program);
+        registerPolicyServerCommands(program.commands.find((c) => c.name() === 'policy')!);
+      };
+    },
+  ],
+  ['entry', async () => (await import('./entry.js')).registerEntryCommands],
+  ['token', async () => (await import('./token.js')).registerTokenCommands],
+  [
+    'agent',
+    async () => {
+      const [{ registerAgentRunCommands }, { registerAgentAdminCommands }] = await Promise.all([import('./agent.js'), import('./agent-admin.js')]);
+      return (program) => {
+        const agent = program.command('agent').description('the per-host agent and attested agents');
+        registerAgentRunCommands(agent);
+        registerAgentAdminCommands(agent);
+      };
+    },
+  ],
+  ['revoke', async () => (await import('./revoke.js')).registerRevokeCommand],
+  ['healthcheck', async () => (await import('./healthcheck.js')).registerHealthcheckCommand],
+  ['audit', async () => (await import('./audit.js')).registerAuditCommands],
+  ['proxy', async () => (await import('./proxy.js')).registerProxyCommands],
+  ['up', async () => (await import('./up.js')).registerUpCommand],
+  ['demo', async () => (await import('./demo.js')).registerDemoCommand],
+];
+
+/**
+ * The program with every command, or only `only` when it names one (the
+ * command being run); help and unknown commands get them all.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('meshward')
     .description('Zero-trust security for service-to-service calls: SPIFFE identities, mTLS, authorization, limits, audit.')
     .version('0.1.0')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`meshward: ${text.replace(/^error: /, '')}`) });
-  registerServerCommands(program);
-  registerCaCommands(program);
-  registerX509Commands(program);
-  registerJwtCommands(program);
-  registerBundleCommands(program);
-  registerSvidCommands(program);
-  registerPolicyCommands(program);
-  registerPolicyServerCommands(program.commands.find((c) => c.name() === 'policy')!);
-  registerEntryCommands(program);
-  registerTokenCommands(program);
-  const agent = program.command('agent').description('the per-host agent and attested agents');
-  registerAgentRunCommands(agent);
-  registerAgentAdminCommands(agent);
-  registerRevokeCommand(program);
-  registerHealthcheckCommand(program);
-  registerAuditCommands(program);
-  registerProxyCommands(program);
-  registerUpCommand(program);
-  registerDemoCommand(program);
+  const chosen = COMMANDS.filter(([name]) => name === only);
+  const registers = await Promise.all((chosen.length === 1 ? chosen : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program);
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(normalizeSpireFlags(argv), { from: 'user' });
+    const args = normalizeSpireFlags(argv);
+    await (await buildProgram(args[0])).parseAsync(args, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -8,7 +8,10 @@
  * `failure_mode_deny: false`), 'closed' denies (the proxy answers 503). Every
  * failure is counted in `stats` and reported to `onFailure` for metrics.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyRequire } from '../lazy-require.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 import { TOKEN_BUCKET_LUA } from './redis-token-bucket.lua.js';
 import { checkRateLimitOptions, type RateLimiter, type RateLimitOptions, type RateLimitResult } from './rate-limiter.js';
 
@@ -54,7 +57,7 @@ interface TokenBucketCommand {
 
 /** A Redis client set up for limits: no offline queue (a down Redis fails at once), short connect timeout. */
 export function createLimiterRedis(url: string): Redis {
-  const redis = new Redis(url, {
+  const redis = new (ioredis().Redis)(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,

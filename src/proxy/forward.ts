@@ -13,7 +13,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
+// undici's Pool module alone: its index also loads fetch, WebSocket and the
+// caches (~8 MB of a sidecar's memory). The path is pinned by package-lock
+// and exercised by every proxy test.
+import Pool from 'undici/lib/dispatcher/pool.js';
+
+type Pool = UndiciPool;
 import { requestHeadersForApp, responseHeadersForClient } from './headers.js';
 import type { Exchange } from './inbound-handler.js';
 

@@ -6,7 +6,6 @@
  */
 import type { X509BundleSource, X509SvidSource } from '../spiffe/sources.js';
 import { FileX509Source } from '../workload/file-source.js';
-import { X509Source } from '../workload/x509-source.js';
 import type { IdentityConfig } from './config.js';
 import { ProxyError } from './proxy-error.js';
 
@@ -18,6 +17,8 @@ export async function openIdentity(config: IdentityConfig, timeoutMs = 30_000): 
       return FileX509Source.open({ certFile: config.files.cert, keyFile: config.files.key, bundleFile: config.files.bundle });
     }
     const address = config.socket!.includes('://') ? config.socket! : `unix://${config.socket}`;
+    // loaded only for the Workload API: the gRPC client is a large module set
+    const { X509Source } = await import('../workload/x509-source.js');
     return await X509Source.create({ address, timeoutMs });
   } catch (err) {
     throw new ProxyError('ERR_PROXY_IDENTITY', `proxy: no X.509-SVID: ${(err as Error).message}`, { cause: err });

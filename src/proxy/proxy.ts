@@ -12,7 +12,7 @@ import { PolicyEngine, type PolicySource } from '../policy/index.js';
 import { authorizeMemberOf } from '../spiffe/authorizers.js';
 import type { SpiffeId } from '../spiffe/spiffe-id.js';
 import { createProxyMetrics, startMetricsServer, type ProxyMetrics } from '../telemetry/index.js';
-import { PolicySource as DistributedPolicySource } from '../workload/policy-source.js';
+import type { PolicySource as DistributedPolicySource } from '../workload/policy-source.js';
 import { onSourceUpdate } from '../workload/updates.js';
 import { normalizeSerial, type ProxyConfig } from './config.js';
 import { openIdentity, type ProxySource } from './identity.js';
@@ -88,14 +88,16 @@ function readPolicies(files: readonly string[]): PolicySource[] {
 }
 
 /** Policies from the server, streamed by the agent: every request is denied until the first set and while the latest is invalid. */
-function openDistributedPolicies(address: string, log: ProxyLog): DistributedPolicySource {
+async function openDistributedPolicies(address: string, log: ProxyLog): Promise<DistributedPolicySource> {
+  // loaded only in this mode: the gRPC client is a large module set
+  const { PolicySource } = await import('../workload/policy-source.js');
   const logger = {
     debug: () => undefined,
     info: (o: object, m: string) => log('info', m, o as Record<string, unknown>),
     warn: (o: object, m: string) => log('warn', m, o as Record<string, unknown>),
     error: (o: object, m: string) => log('error', m, o as Record<string, unknown>),
   };
-  const source = DistributedPolicySource.create({ address: address.includes('://') ? address : `unix://${address}`, logger });
+  const source = PolicySource.create({ address: address.includes('://') ? address : `unix://${address}`, logger });
   log('info', 'policy source: the agent (server-distributed policies); inbound denies every request until the first policy set arrives', { address });
   return source;
 }
@@ -131,7 +133,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   let distributed: DistributedPolicySource | undefined;
   const watchers: FSWatcher[] = [];
   if (config.policySource?.kind === 'workload-api') {
-    distributed = openDistributedPolicies(config.policySource.address, log);
+    distributed = await openDistributedPolicies(config.policySource.address, log);
   } else if (config.policyFiles.length > 0) {
     try {
       policyEngine = PolicyEngine.fromSources(readPolicies(config.policyFiles));

@@ -16,21 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-const UP = fileURLToPath(new URL('../../src/cli/up.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const READY_MS = 90_000;
 
-/** `node --import tsx src/cli/bin.ts up …`, or (until main.ts registers `up`) the same program with `up` added. */
+/** `node --import tsx src/cli/bin.ts up …`. */
 function upArgs(args: string[]): string[] {
-  if (readFileSync(MAIN, 'utf8').includes('registerUpCommand')) return ['--import', TSX, BIN, 'up', ...args];
-  const shim =
-    `const { buildProgram } = await import(${JSON.stringify(MAIN)});` +
-    `const { registerUpCommand } = await import(${JSON.stringify(UP)});` +
-    `const p = buildProgram(); registerUpCommand(p);` +
-    `await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-  return ['--import', TSX, '--input-type=module', '-e', shim, 'up', ...args];
+  return ['--import', TSX, BIN, 'up', ...args];
 }
 
 interface Up {
