@@ -10,7 +10,10 @@
  *
  * Scenarios: max throughput (closed loop), and a fixed 1,000 req/s where we
  * read p50/p99 latency, CPU per request (/proc/PID/stat utime+stime of the
- * server processes) and RSS. Prints ONE JSON line {"bench":"proxy",...}.
+ * server processes) and RSS. Beside them, `node_tls_floor`: a bare Node
+ * https server terminating the same mTLS and answering by itself — the cost
+ * of Node's TLS and HTTP alone, below which no Node sidecar can go.
+ * Prints ONE JSON line {"bench":"proxy",...}.
  *
  *   node --import tsx bench/proxy.bench.ts        (DUR=seconds per scenario, default 8)
  */
@@ -153,6 +156,14 @@ const profileArgs = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', proce
 const proxy = spawn(process.execPath, [...profileArgs, ...proxyArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '' } });
 started.push(proxy);
 const proxyPort = Number((await waitLine(proxy, /inbound [^:]+:(\d+)/, 'proxy'))[1]);
+
+// The floor: Node's own TLS server terminating the same mTLS and answering
+// by itself (no proxying, no policy, no audit) — what any Node sidecar pays
+// before doing its job, printed beside nginx and us.
+const FLOOR = `const https=require('https'),fs=require('fs');const [cert,key,ca]=process.argv.slice(1);const s=https.createServer({cert:fs.readFileSync(cert),key:fs.readFileSync(key),ca:fs.readFileSync(ca),requestCert:true,rejectUnauthorized:true,minVersion:'TLSv1.3'},(q,r)=>{q.resume();r.writeHead(200,{'content-type':'text/plain','content-length':'2'});r.end('ok')});s.keepAliveTimeout=65000;s.listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))`;
+const floor = spawn(process.execPath, ['-e', FLOOR, server.cert, server.key, bundle], { stdio: ['ignore', 'pipe', 'pipe'] });
+started.push(floor);
+const floorPort = Number((await waitLine(floor, /port (\d+)/, 'node floor server'))[1]);
 await new Promise((r) => setTimeout(r, 500));
 const nginxPids = [nginx.pid!, ...execFileSync('pgrep', ['-P', String(nginx.pid)]).toString().trim().split('\n').map(Number).filter(Boolean)];
 orphans.push(...nginxPids.slice(1));
@@ -208,12 +219,15 @@ const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 
 // warm-up
 await run(`https://127.0.0.1:${proxyPort}/`, [], 0).catch(() => undefined);
 await run(`https://127.0.0.1:${nginxPort}/`, [], 0).catch(() => undefined);
+await run(`https://127.0.0.1:${floorPort}/`, [], 0).catch(() => undefined);
 // interleaved: throughput, then fixed 1,000 req/s
 const nginxMax = await run(`https://127.0.0.1:${nginxPort}/`, nginxPids, 0);
 const proxyMax = await run(`https://127.0.0.1:${proxyPort}/`, [proxy.pid!], 0);
 const direct1k = await run(`http://127.0.0.1:${appPort}/`, [], 1000);
 const nginx1k = await run(`https://127.0.0.1:${nginxPort}/`, nginxPids, 1000);
 const proxy1k = await run(`https://127.0.0.1:${proxyPort}/`, [proxy.pid!], 1000);
+const floorMax = await run(`https://127.0.0.1:${floorPort}/`, [floor.pid!], 0);
+const floor1k = await run(`https://127.0.0.1:${floorPort}/`, [floor.pid!], 1000);
 
 const result = {
   bench: 'proxy',
@@ -241,6 +255,7 @@ const result = {
     rss_le_60mb: Math.max(proxyMax.rssMaxMb, proxy1k.rssMaxMb) <= 60,
   },
   proxy_runtime: existsSync(distCli) ? 'dist' : 'tsx',
+  node_tls_floor: { max_rps: floorMax.rps, cpu_us_per_req_max: floorMax.cpuUsPerReq, cpu_us_per_req_1k: floor1k.cpuUsPerReq, p99_ms_1k: round(floor1k.p99), rss_max_mb: Math.max(floorMax.rssMaxMb, floor1k.rssMaxMb) },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 if (process.env.PROFILE) {

@@ -4,7 +4,7 @@
  * trace started when it is missing or invalid; `tracestate` passed through
  * only beside a valid `traceparent` and only when it is itself valid.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 import { parseTracestate } from './tracestate.js';
 
 export interface TraceParent {
@@ -54,7 +54,7 @@ export function parseTraceparent(value: string | readonly string[] | undefined):
 /** A new span ID: 8 random bytes, never all zero. */
 export function newSpanId(): string {
   for (;;) {
-    const id = randomBytes(8).toString('hex');
+    const id = randomHex(8);
     if (id !== ZERO16) return id;
   }
 }
@@ -62,7 +62,7 @@ export function newSpanId(): string {
 /** A new trace ID: 16 random bytes, never all zero. */
 export function newTraceId(): string {
   for (;;) {
-    const id = randomBytes(16).toString('hex');
+    const id = randomHex(16);
     if (id !== ZERO32) return id;
   }
 }

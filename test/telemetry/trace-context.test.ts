@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { randomHex } from '../../src/telemetry/random-hex.js';
+import { describe, test } from 'node:test';
 import { continueTrace, parseTraceparent, parseTracestate } from '../../src/telemetry/index.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -85,4 +86,18 @@ test('tracestate: valid lists pass (trimmed, empty members removed); invalid, to
   assert.equal(parseTracestate(`a=${'v'.repeat(250)},b=${'v'.repeat(250)}`)!.length, 505);
   assert.equal(parseTracestate(`a=${'v'.repeat(255)},b=${'v'.repeat(255)}`), null, 'longer than 512');
   assert.equal(parseTracestate(undefined), null);
+});
+
+describe('randomHex (pooled IDs)', () => {
+  test('hands out each pooled byte once, across refills', () => {
+    const seen = new Set<string>();
+    // 3,000 × 16 bytes crosses the 4 KiB pool about twelve times
+    for (let i = 0; i < 3000; i++) {
+      const id = randomHex(16);
+      assert.match(id, /^[0-9a-f]{32}$/);
+      seen.add(id);
+    }
+    assert.equal(seen.size, 3000);
+    assert.match(randomHex(8), /^[0-9a-f]{16}$/);
+  });
 });
