@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { SpiffeId } from '../spiffe/spiffe-id.js';
+import { TrustDomain } from '../spiffe/trust-domain.js';
 import { configError } from './proxy-error.js';
 
 export interface HostPort {
@@ -64,7 +65,19 @@ export interface InboundConfig {
   readonly maxBodyBytes: number;
   /** Keep-alive sockets to the app. */
   readonly appConnections: number;
-  readonly jwt: { readonly audience: readonly string[]; readonly required: boolean } | undefined;
+  /** JWT-SVID authentication of requests (HTTP only); undefined: the Authorization header is the app's business. */
+  readonly jwt: JwtConfig | undefined;
+}
+
+export interface JwtConfig {
+  /** Audiences accepted; a token must name at least one. */
+  readonly audience: readonly string[];
+  /** A request without a token gets 401 (else it passes with no request principal). */
+  readonly required: boolean;
+  /** Keep the Authorization header for the app (Istio `forwardOriginalToken`); default false: stripped. */
+  readonly forwardOriginalToken: boolean;
+  /** Accept each token once (jti, else its hash) until it expires. Clients must then fetch a token per request. */
+  readonly replay: boolean;
 }
 
 export interface OutboundConfig {
@@ -80,8 +93,11 @@ export interface OutboundConfig {
 export interface IdentityConfig {
   /** Workload API address (`unix:///path` or a path); from SPIFFE_ENDPOINT_SOCKET by default. */
   readonly socket: string | undefined;
-  /** PEM files instead of the Workload API (spiffe-helper layout). */
-  readonly files: { readonly cert: string; readonly key: string; readonly bundle: string } | undefined;
+  /**
+   * PEM files instead of the Workload API (spiffe-helper layout), plus, for
+   * `inbound.jwt`, the JWT bundles: trust domain → SPIFFE bundle or JWKS file.
+   */
+  readonly files: { readonly cert: string; readonly key: string; readonly bundle: string; readonly jwtBundles?: Readonly<Record<string, string>> } | undefined;
 }
 
 export interface ProxyConfig {
@@ -144,6 +160,24 @@ function strList(v: unknown, key: string): string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw configError(key, 'expected a list of strings');
   return v as string[];
+}
+
+/** `{ <trust domain>: <file> }`, trust domain names checked. */
+function trustDomainFiles(v: unknown, key: string): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v) || Object.keys(v).length === 0) throw configError(key, 'expected a map of <trust domain>: <file>');
+  const out: Record<string, string> = {};
+  for (const [name, file] of Object.entries(v)) {
+    let td: TrustDomain;
+    try {
+      td = TrustDomain.parse(name);
+    } catch (err) {
+      throw configError(`${key}.${name}`, (err as Error).message);
+    }
+    if (typeof file !== 'string' || file === '') throw configError(`${key}.${name}`, 'expected a file path');
+    out[td.name] = file;
+  }
+  return out;
 }
 
 function bool(v: unknown, key: string, dflt: boolean): boolean {
@@ -239,11 +273,17 @@ function inbound(v: unknown): InboundConfig | undefined {
   if (serials.some((s) => !/^[0-9a-fA-F:]+$/.test(s))) throw configError(`${key}.revokedSerials`, 'serials are hex strings');
   let jwt: InboundConfig['jwt'];
   if (v.jwt !== undefined) {
-    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required? }');
-    known(v.jwt, `${key}.jwt`, ['audience', 'required']);
+    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required?, forwardOriginalToken?, replay? }');
+    known(v.jwt, `${key}.jwt`, ['audience', 'required', 'forwardOriginalToken', 'replay']);
+    if (protocol === 'tcp') throw configError(`${key}.jwt`, 'JWT-SVID authentication needs HTTP; it cannot apply with protocol: tcp');
     const audience = strList(v.jwt.audience, `${key}.jwt.audience`);
     if (!audience || audience.length === 0) throw configError(`${key}.jwt.audience`, 'at least one audience is required');
-    jwt = { audience, required: bool(v.jwt.required, `${key}.jwt.required`, false) };
+    jwt = {
+      audience,
+      required: bool(v.jwt.required, `${key}.jwt.required`, false),
+      forwardOriginalToken: bool(v.jwt.forwardOriginalToken, `${key}.jwt.forwardOriginalToken`, false),
+      replay: bool(v.jwt.replay, `${key}.jwt.replay`, false),
+    };
   }
   return {
     listen: parseHostPort(v.listen, `${key}.listen`),
@@ -302,10 +342,12 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
   known(id, 'identity', ['socket', 'files']);
   let files: IdentityConfig['files'];
   if (id.files !== undefined) {
-    if (!isObj(id.files)) throw configError('identity.files', 'expected { cert, key, bundle }');
-    known(id.files, 'identity.files', ['cert', 'key', 'bundle']);
+    if (!isObj(id.files)) throw configError('identity.files', 'expected { cert, key, bundle, jwtBundles? }');
+    known(id.files, 'identity.files', ['cert', 'key', 'bundle', 'jwtBundles']);
     files = { cert: str(id.files.cert, 'identity.files.cert')!, key: str(id.files.key, 'identity.files.key')!, bundle: str(id.files.bundle, 'identity.files.bundle')! };
     if (!files.cert || !files.key || !files.bundle) throw configError('identity.files', 'cert, key and bundle are all required');
+    const jwtBundles = trustDomainFiles(id.files.jwtBundles, 'identity.files.jwtBundles');
+    if (jwtBundles) files = { ...files, jwtBundles };
   }
   const socket = str(id.socket, 'identity.socket') ?? (files ? undefined : env.SPIFFE_ENDPOINT_SOCKET || undefined);
   if (!socket && !files) throw configError('identity', 'no identity: set SPIFFE_ENDPOINT_SOCKET, --socket, or identity.files');
@@ -346,6 +388,8 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
   }
   const inb = inbound(doc.inbound);
   if (!inb && outs.length === 0) throw configError('inbound', 'nothing to do: configure inbound and/or outbound');
+  // From the Workload API the JWT bundles come with the identity; files must name them.
+  if (inb?.jwt && files && !files.jwtBundles) throw configError('identity.files.jwtBundles', 'inbound.jwt needs the JWT bundles: { <trust domain>: <SPIFFE bundle or JWKS file> }');
   const namespace = str(w.namespace, 'workload.namespace') ?? 'default';
   return {
     workload: { namespace, labels: labels(w.labels, 'workload.labels'), name: str(w.name, 'workload.name') },
@@ -461,7 +505,8 @@ export function configFromFlags(flags: ProxyFlags, env: NodeJS.ProcessEnv = proc
   const identity: Obj = isObj(doc.identity) ? { ...doc.identity } : {};
   if (flags.socket !== undefined) identity.socket = flags.socket;
   if (flags.svidCert !== undefined || flags.svidKey !== undefined || flags.svidBundle !== undefined) {
-    identity.files = { cert: flags.svidCert, key: flags.svidKey, bundle: flags.svidBundle };
+    const jwtBundles = isObj(identity.files) ? identity.files.jwtBundles : undefined;
+    identity.files = { cert: flags.svidCert, key: flags.svidKey, bundle: flags.svidBundle, ...(jwtBundles === undefined ? {} : { jwtBundles }) };
   }
   doc.identity = identity;
   return parseProxyConfig(doc, env);
