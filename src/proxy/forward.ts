@@ -39,7 +39,7 @@ function fail(ex: Exchange, status: number, reason: string, onFinished: (ex: Exc
 export function forwardToApp(app: AppForwarder, ex: Exchange, onFinished: (ex: Exchange) => void): void {
   const req = ex.req;
   const res = ex.res;
-  const headers = requestHeadersForApp(req.rawHeaders, req.headers.connection, ex.host, ex.peer, ex.requestId, ex.trace.traceparent, ex.trace.tracestate);
+  const headers = requestHeadersForApp(req.rawHeaders, req.headers.connection, ex.host, ex.peer, ex.requestId, ex.trace.traceparent, ex.trace.tracestate, ex.stripAuthorization);
   const preq = httpRequest({ host: app.host, port: app.port, method: ex.method, path: ex.forwardPath, headers, agent: app.agent, setHost: false });
   preq.setTimeout(app.timeoutMs, () => {
     preq.destroy();
