@@ -80,14 +80,31 @@ export interface JwtConfig {
   readonly replay: boolean;
 }
 
+/** Envoy outlier detection (consecutive 5xx) for a destination with several endpoints. */
+export interface OutlierDetectionConfig {
+  /** Consecutive 5xx answers, connect failures or timeouts that eject an endpoint; default 5. */
+  readonly consecutive5xx: number;
+  /** First ejection time; the n-th ejection lasts n × this; default 30,000 ms. */
+  readonly baseEjectionMs: number;
+  /** Longest ejection; default 300,000 ms. */
+  readonly maxEjectionMs: number;
+  /** Most endpoints ejected at once, in percent (at least one is always ejectable); default 10. */
+  readonly maxEjectionPercent: number;
+}
+
 export interface OutboundConfig {
   readonly listen: HostPort;
+  /** The first of `upstreams` (the only one when the config says `upstream: host:port`). */
   readonly upstream: HostPort;
+  /** Every endpoint of the destination, used round-robin among those not ejected. */
+  readonly upstreams: readonly HostPort[];
   /** The SPIFFE ID the destination must present. */
   readonly spiffeId: string;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly breaker: { readonly failures: number; readonly openMs: number; readonly halfOpenProbes: number } | undefined;
+  /** Applies when there are at least two endpoints. */
+  readonly outlierDetection: OutlierDetectionConfig;
 }
 
 export interface IdentityConfig {
@@ -307,9 +324,36 @@ export function normalizeSerial(s: string): string {
   return s.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
 }
 
+/** `upstream: host:port` or `upstreams: [host:port, ...]`, exactly one of the two. */
+function upstreams(v: Obj, key: string): HostPort[] {
+  if (v.upstream !== undefined && v.upstreams !== undefined) throw configError(`${key}.upstreams`, 'give either upstream or upstreams, not both');
+  if (v.upstreams === undefined) return [parseHostPort(v.upstream, `${key}.upstream`)];
+  if (!Array.isArray(v.upstreams) || v.upstreams.length === 0) throw configError(`${key}.upstreams`, 'expected a non-empty list of "host:port"');
+  const seen = new Set<string>();
+  return v.upstreams.map((u: unknown, i: number) => {
+    const hp = parseHostPort(u, `${key}.upstreams[${i}]`);
+    const name = `${hp.host.toLowerCase()}:${hp.port}`;
+    if (seen.has(name)) throw configError(`${key}.upstreams[${i}]`, `${JSON.stringify(u)} is listed twice`);
+    seen.add(name);
+    return hp;
+  });
+}
+
+function outlierDetection(v: unknown, key: string): OutlierDetectionConfig {
+  const o = v ?? {};
+  if (!isObj(o)) throw configError(key, 'expected { consecutive5xx?, baseEjectionMs?, maxEjectionMs?, maxEjectionPercent? }');
+  known(o, key, ['consecutive5xx', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent']);
+  const baseEjectionMs = int(o.baseEjectionMs, `${key}.baseEjectionMs`, 30_000, 1);
+  const maxEjectionMs = int(o.maxEjectionMs, `${key}.maxEjectionMs`, Math.max(300_000, baseEjectionMs), 1);
+  if (maxEjectionMs < baseEjectionMs) throw configError(`${key}.maxEjectionMs`, `must be at least baseEjectionMs (${baseEjectionMs})`);
+  const maxEjectionPercent = int(o.maxEjectionPercent, `${key}.maxEjectionPercent`, 10, 0);
+  if (maxEjectionPercent > 100) throw configError(`${key}.maxEjectionPercent`, 'expected a percentage, 0 to 100');
+  return { consecutive5xx: int(o.consecutive5xx, `${key}.consecutive5xx`, 5, 1), baseEjectionMs, maxEjectionMs, maxEjectionPercent };
+}
+
 function outbound(v: unknown, key: string): OutboundConfig {
-  if (!isObj(v)) throw configError(key, 'expected { listen, upstream, spiffeId }');
-  known(v, key, ['listen', 'upstream', 'spiffeId', 'timeoutMs', 'retries', 'breaker']);
+  if (!isObj(v)) throw configError(key, 'expected { listen, upstream | upstreams, spiffeId }');
+  known(v, key, ['listen', 'upstream', 'upstreams', 'spiffeId', 'timeoutMs', 'retries', 'breaker', 'outlierDetection']);
   let breaker: OutboundConfig['breaker'];
   if (v.breaker !== undefined) {
     if (!isObj(v.breaker)) throw configError(`${key}.breaker`, 'expected { failures, openMs, halfOpenProbes }');
@@ -320,13 +364,17 @@ function outbound(v: unknown, key: string): OutboundConfig {
       halfOpenProbes: int(v.breaker.halfOpenProbes, `${key}.breaker.halfOpenProbes`, 1, 1),
     };
   }
+  const listen = parseHostPort(v.listen, `${key}.listen`);
+  const endpoints = upstreams(v, key);
   return {
-    listen: parseHostPort(v.listen, `${key}.listen`),
-    upstream: parseHostPort(v.upstream, `${key}.upstream`),
+    listen,
+    upstream: endpoints[0]!,
+    upstreams: endpoints,
     spiffeId: spiffeId(v.spiffeId, `${key}.spiffeId`),
     timeoutMs: int(v.timeoutMs, `${key}.timeoutMs`, 15_000, 1),
     retries: int(v.retries, `${key}.retries`, 1, 0),
     breaker,
+    outlierDetection: outlierDetection(v.outlierDetection, `${key}.outlierDetection`),
   };
 }
 
