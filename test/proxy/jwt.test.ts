@@ -11,7 +11,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseProxyConfig } from '../../src/proxy/config.js';
+import { configFromFlags, parseProxyConfig } from '../../src/proxy/config.js';
 import { TestPki, callMtls, callPlain, seenByApp, sleep, startApp, startProxyProcess, writePolicy, type ProxyProc, type Reply, type SvidFiles } from './helpers.js';
 
 const AUD = 'payment';
@@ -262,5 +262,13 @@ describe('inbound.jwt configuration', () => {
     assert.equal(key(base({}, { files: { ...files, jwtBundles: { 'example.org': '' } } })), 'identity.files.jwtBundles.example.org');
     // from the Workload API the bundles come with the identity
     assert.equal(parseProxyConfig(base({ jwt: { audience: ['a'] } }, { socket: 'unix:///tmp/agent.sock' }), {}).inbound?.jwt?.required, false);
+  });
+
+  test('--svid-* flags replace the file identity but keep its jwtBundles', () => {
+    const pki = new TestPki();
+    const cfg = join(pki.dir, 'flags.yaml');
+    writeFileSync(cfg, `identity: { files: { cert: a, key: b, bundle: c, jwtBundles: { example.org: j.json } } }\ninbound: { listen: 127.0.0.1:1, app: 127.0.0.1:2, jwt: { audience: [x] } }\n`);
+    const config = configFromFlags({ config: cfg, svidCert: 'c2', svidKey: 'k2', svidBundle: 'b2' }, {});
+    assert.deepEqual(config.identity.files, { cert: 'c2', key: 'k2', bundle: 'b2', jwtBundles: { 'example.org': 'j.json' } });
   });
 });
