@@ -46,7 +46,7 @@ export function registerProxyCommands(program: Command): void {
       }
       const parts = [`meshward proxy running as ${running.id().toString()}`];
       if (running.inbound) parts.push(`inbound ${config.inbound!.listen.host}:${running.inbound.port} -> ${config.inbound!.app.host}:${config.inbound!.app.port} (${config.inbound!.protocol}, ${config.inbound!.mode})`);
-      for (const [i, o] of running.outbound.entries()) parts.push(`outbound ${config.outbound[i]!.listen.host}:${o.port} -> ${config.outbound[i]!.upstream.host}:${config.outbound[i]!.upstream.port} (${config.outbound[i]!.spiffeId})`);
+      for (const [i, o] of running.outbound.entries()) parts.push(`outbound ${config.outbound[i]!.listen.host}:${o.port} -> ${o.endpoints.endpoints.join(', ')} (${config.outbound[i]!.spiffeId})`);
       if (running.metricsPort !== undefined) parts.push(`metrics http://${config.metrics!.host}:${running.metricsPort}/metrics`);
       process.stdout.write(`${parts.join('\n  ')}\n`);
       await new Promise<void>((resolve) => {

@@ -101,6 +101,7 @@ export class RequestContext {
     const principal = toIstioPrincipal(request.principal);
     // A SAN holding NUL or a line break must not be matched (nor copied into headers): SECURITY-CASES 14, 57.
     if (principal !== undefined && hasControl(principal)) return 'control character in peer principal';
+    if (typeof request.requestPrincipal === 'string' && hasControl(request.requestPrincipal)) return 'control character in request principal';
     return new RequestContext(request, {
       protocol,
       principal,
@@ -175,11 +176,19 @@ export class RequestContext {
   }
 
   get jwtPrincipal(): JwtPrincipal | undefined {
+    const given = this.#input.requestPrincipal;
+    if (given !== undefined) return given ? splitRequestPrincipal(given) : undefined;
     const claims = this.#input.jwtClaims;
     if (!claims) return undefined;
     const { iss, sub } = claims;
     return typeof iss === 'string' && typeof sub === 'string' ? { iss, sub } : undefined;
   }
+}
+
+/** As `parseRequestPrincipal` splits a pattern: at the last `/`; without one, the whole is `iss`. */
+function splitRequestPrincipal(principal: string): JwtPrincipal {
+  const slash = principal.lastIndexOf('/');
+  return slash === -1 ? { iss: principal, sub: '' } : { iss: principal.slice(0, slash), sub: principal.slice(slash + 1) };
 }
 
 function parseOptionalIp(text: string | undefined): IpAddress | null {

@@ -89,6 +89,14 @@ export interface RequestAttributes {
   sni?: string;
   /** Claims of an already validated JWT; `null` without one. */
   jwtClaims?: Readonly<Record<string, unknown>> | null;
+  /**
+   * The request principal an authenticator established, as one string
+   * (Istio's `iss/sub` form); split at its last `/` exactly as a pattern is,
+   * so an exact pattern matches exactly this string. Default: `iss/sub` of
+   * `jwtClaims`. The proxy sets a JWT-SVID's SPIFFE ID here, because a
+   * subject holding `/` could never match an exact pattern otherwise.
+   */
+  requestPrincipal?: string | null;
   /** The layer the check runs at; default `HTTP`. */
   protocol?: 'HTTP' | 'TCP';
 }

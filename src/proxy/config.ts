@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { SpiffeId } from '../spiffe/spiffe-id.js';
+import { TrustDomain } from '../spiffe/trust-domain.js';
 import { configError } from './proxy-error.js';
 
 export interface HostPort {
@@ -64,24 +65,56 @@ export interface InboundConfig {
   readonly maxBodyBytes: number;
   /** Keep-alive sockets to the app. */
   readonly appConnections: number;
-  readonly jwt: { readonly audience: readonly string[]; readonly required: boolean } | undefined;
+  /** JWT-SVID authentication of requests (HTTP only); undefined: the Authorization header is the app's business. */
+  readonly jwt: JwtConfig | undefined;
+}
+
+export interface JwtConfig {
+  /** Audiences accepted; a token must name at least one. */
+  readonly audience: readonly string[];
+  /** A request without a token gets 401 (else it passes with no request principal). */
+  readonly required: boolean;
+  /** Keep the Authorization header for the app (Istio `forwardOriginalToken`); default false: stripped. */
+  readonly forwardOriginalToken: boolean;
+  /** Accept each token once (jti, else its hash) until it expires. Clients must then fetch a token per request. */
+  readonly replay: boolean;
+}
+
+/** Envoy outlier detection (consecutive 5xx) for a destination with several endpoints. */
+export interface OutlierDetectionConfig {
+  /** Consecutive 5xx answers, connect failures or timeouts that eject an endpoint; default 5. */
+  readonly consecutive5xx: number;
+  /** First ejection time; the n-th ejection lasts n × this; default 30,000 ms. */
+  readonly baseEjectionMs: number;
+  /** Longest ejection; default 300,000 ms. */
+  readonly maxEjectionMs: number;
+  /** Most endpoints ejected at once, in percent (at least one is always ejectable); default 10. */
+  readonly maxEjectionPercent: number;
 }
 
 export interface OutboundConfig {
   readonly listen: HostPort;
+  /** The first of `upstreams` (the only one when the config says `upstream: host:port`). */
   readonly upstream: HostPort;
+  /** Every endpoint of the destination, used round-robin among those not ejected. */
+  readonly upstreams: readonly HostPort[];
   /** The SPIFFE ID the destination must present. */
   readonly spiffeId: string;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly breaker: { readonly failures: number; readonly openMs: number; readonly halfOpenProbes: number } | undefined;
+  /** Applies when there are at least two endpoints. */
+  readonly outlierDetection: OutlierDetectionConfig;
 }
 
 export interface IdentityConfig {
   /** Workload API address (`unix:///path` or a path); from SPIFFE_ENDPOINT_SOCKET by default. */
   readonly socket: string | undefined;
-  /** PEM files instead of the Workload API (spiffe-helper layout). */
-  readonly files: { readonly cert: string; readonly key: string; readonly bundle: string } | undefined;
+  /**
+   * PEM files instead of the Workload API (spiffe-helper layout), plus, for
+   * `inbound.jwt`, the JWT bundles: trust domain → SPIFFE bundle or JWKS file.
+   */
+  readonly files: { readonly cert: string; readonly key: string; readonly bundle: string; readonly jwtBundles?: Readonly<Record<string, string>> } | undefined;
 }
 
 export interface ProxyConfig {
@@ -144,6 +177,24 @@ function strList(v: unknown, key: string): string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw configError(key, 'expected a list of strings');
   return v as string[];
+}
+
+/** `{ <trust domain>: <file> }`, trust domain names checked. */
+function trustDomainFiles(v: unknown, key: string): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v) || Object.keys(v).length === 0) throw configError(key, 'expected a map of <trust domain>: <file>');
+  const out: Record<string, string> = {};
+  for (const [name, file] of Object.entries(v)) {
+    let td: TrustDomain;
+    try {
+      td = TrustDomain.parse(name);
+    } catch (err) {
+      throw configError(`${key}.${name}`, (err as Error).message);
+    }
+    if (typeof file !== 'string' || file === '') throw configError(`${key}.${name}`, 'expected a file path');
+    out[td.name] = file;
+  }
+  return out;
 }
 
 function bool(v: unknown, key: string, dflt: boolean): boolean {
@@ -239,11 +290,17 @@ function inbound(v: unknown): InboundConfig | undefined {
   if (serials.some((s) => !/^[0-9a-fA-F:]+$/.test(s))) throw configError(`${key}.revokedSerials`, 'serials are hex strings');
   let jwt: InboundConfig['jwt'];
   if (v.jwt !== undefined) {
-    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required? }');
-    known(v.jwt, `${key}.jwt`, ['audience', 'required']);
+    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required?, forwardOriginalToken?, replay? }');
+    known(v.jwt, `${key}.jwt`, ['audience', 'required', 'forwardOriginalToken', 'replay']);
+    if (protocol === 'tcp') throw configError(`${key}.jwt`, 'JWT-SVID authentication needs HTTP; it cannot apply with protocol: tcp');
     const audience = strList(v.jwt.audience, `${key}.jwt.audience`);
     if (!audience || audience.length === 0) throw configError(`${key}.jwt.audience`, 'at least one audience is required');
-    jwt = { audience, required: bool(v.jwt.required, `${key}.jwt.required`, false) };
+    jwt = {
+      audience,
+      required: bool(v.jwt.required, `${key}.jwt.required`, false),
+      forwardOriginalToken: bool(v.jwt.forwardOriginalToken, `${key}.jwt.forwardOriginalToken`, false),
+      replay: bool(v.jwt.replay, `${key}.jwt.replay`, false),
+    };
   }
   return {
     listen: parseHostPort(v.listen, `${key}.listen`),
@@ -267,9 +324,36 @@ export function normalizeSerial(s: string): string {
   return s.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
 }
 
+/** `upstream: host:port` or `upstreams: [host:port, ...]`, exactly one of the two. */
+function upstreams(v: Obj, key: string): HostPort[] {
+  if (v.upstream !== undefined && v.upstreams !== undefined) throw configError(`${key}.upstreams`, 'give either upstream or upstreams, not both');
+  if (v.upstreams === undefined) return [parseHostPort(v.upstream, `${key}.upstream`)];
+  if (!Array.isArray(v.upstreams) || v.upstreams.length === 0) throw configError(`${key}.upstreams`, 'expected a non-empty list of "host:port"');
+  const seen = new Set<string>();
+  return v.upstreams.map((u: unknown, i: number) => {
+    const hp = parseHostPort(u, `${key}.upstreams[${i}]`);
+    const name = `${hp.host.toLowerCase()}:${hp.port}`;
+    if (seen.has(name)) throw configError(`${key}.upstreams[${i}]`, `${JSON.stringify(u)} is listed twice`);
+    seen.add(name);
+    return hp;
+  });
+}
+
+function outlierDetection(v: unknown, key: string): OutlierDetectionConfig {
+  const o = v ?? {};
+  if (!isObj(o)) throw configError(key, 'expected { consecutive5xx?, baseEjectionMs?, maxEjectionMs?, maxEjectionPercent? }');
+  known(o, key, ['consecutive5xx', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent']);
+  const baseEjectionMs = int(o.baseEjectionMs, `${key}.baseEjectionMs`, 30_000, 1);
+  const maxEjectionMs = int(o.maxEjectionMs, `${key}.maxEjectionMs`, Math.max(300_000, baseEjectionMs), 1);
+  if (maxEjectionMs < baseEjectionMs) throw configError(`${key}.maxEjectionMs`, `must be at least baseEjectionMs (${baseEjectionMs})`);
+  const maxEjectionPercent = int(o.maxEjectionPercent, `${key}.maxEjectionPercent`, 10, 0);
+  if (maxEjectionPercent > 100) throw configError(`${key}.maxEjectionPercent`, 'expected a percentage, 0 to 100');
+  return { consecutive5xx: int(o.consecutive5xx, `${key}.consecutive5xx`, 5, 1), baseEjectionMs, maxEjectionMs, maxEjectionPercent };
+}
+
 function outbound(v: unknown, key: string): OutboundConfig {
-  if (!isObj(v)) throw configError(key, 'expected { listen, upstream, spiffeId }');
-  known(v, key, ['listen', 'upstream', 'spiffeId', 'timeoutMs', 'retries', 'breaker']);
+  if (!isObj(v)) throw configError(key, 'expected { listen, upstream | upstreams, spiffeId }');
+  known(v, key, ['listen', 'upstream', 'upstreams', 'spiffeId', 'timeoutMs', 'retries', 'breaker', 'outlierDetection']);
   let breaker: OutboundConfig['breaker'];
   if (v.breaker !== undefined) {
     if (!isObj(v.breaker)) throw configError(`${key}.breaker`, 'expected { failures, openMs, halfOpenProbes }');
@@ -280,13 +364,17 @@ function outbound(v: unknown, key: string): OutboundConfig {
       halfOpenProbes: int(v.breaker.halfOpenProbes, `${key}.breaker.halfOpenProbes`, 1, 1),
     };
   }
+  const listen = parseHostPort(v.listen, `${key}.listen`);
+  const endpoints = upstreams(v, key);
   return {
-    listen: parseHostPort(v.listen, `${key}.listen`),
-    upstream: parseHostPort(v.upstream, `${key}.upstream`),
+    listen,
+    upstream: endpoints[0]!,
+    upstreams: endpoints,
     spiffeId: spiffeId(v.spiffeId, `${key}.spiffeId`),
     timeoutMs: int(v.timeoutMs, `${key}.timeoutMs`, 15_000, 1),
     retries: int(v.retries, `${key}.retries`, 1, 0),
     breaker,
+    outlierDetection: outlierDetection(v.outlierDetection, `${key}.outlierDetection`),
   };
 }
 
@@ -302,10 +390,12 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
   known(id, 'identity', ['socket', 'files']);
   let files: IdentityConfig['files'];
   if (id.files !== undefined) {
-    if (!isObj(id.files)) throw configError('identity.files', 'expected { cert, key, bundle }');
-    known(id.files, 'identity.files', ['cert', 'key', 'bundle']);
+    if (!isObj(id.files)) throw configError('identity.files', 'expected { cert, key, bundle, jwtBundles? }');
+    known(id.files, 'identity.files', ['cert', 'key', 'bundle', 'jwtBundles']);
     files = { cert: str(id.files.cert, 'identity.files.cert')!, key: str(id.files.key, 'identity.files.key')!, bundle: str(id.files.bundle, 'identity.files.bundle')! };
     if (!files.cert || !files.key || !files.bundle) throw configError('identity.files', 'cert, key and bundle are all required');
+    const jwtBundles = trustDomainFiles(id.files.jwtBundles, 'identity.files.jwtBundles');
+    if (jwtBundles) files = { ...files, jwtBundles };
   }
   const socket = str(id.socket, 'identity.socket') ?? (files ? undefined : env.SPIFFE_ENDPOINT_SOCKET || undefined);
   if (!socket && !files) throw configError('identity', 'no identity: set SPIFFE_ENDPOINT_SOCKET, --socket, or identity.files');
@@ -346,6 +436,8 @@ export function parseProxyConfig(doc: unknown, env: NodeJS.ProcessEnv = process.
   }
   const inb = inbound(doc.inbound);
   if (!inb && outs.length === 0) throw configError('inbound', 'nothing to do: configure inbound and/or outbound');
+  // From the Workload API the JWT bundles come with the identity; files must name them.
+  if (inb?.jwt && files && !files.jwtBundles) throw configError('identity.files.jwtBundles', 'inbound.jwt needs the JWT bundles: { <trust domain>: <SPIFFE bundle or JWKS file> }');
   const namespace = str(w.namespace, 'workload.namespace') ?? 'default';
   return {
     workload: { namespace, labels: labels(w.labels, 'workload.labels'), name: str(w.name, 'workload.name') },
@@ -461,7 +553,8 @@ export function configFromFlags(flags: ProxyFlags, env: NodeJS.ProcessEnv = proc
   const identity: Obj = isObj(doc.identity) ? { ...doc.identity } : {};
   if (flags.socket !== undefined) identity.socket = flags.socket;
   if (flags.svidCert !== undefined || flags.svidKey !== undefined || flags.svidBundle !== undefined) {
-    identity.files = { cert: flags.svidCert, key: flags.svidKey, bundle: flags.svidBundle };
+    const jwtBundles = isObj(identity.files) ? identity.files.jwtBundles : undefined;
+    identity.files = { cert: flags.svidCert, key: flags.svidKey, bundle: flags.svidBundle, ...(jwtBundles === undefined ? {} : { jwtBundles }) };
   }
   doc.identity = identity;
   return parseProxyConfig(doc, env);

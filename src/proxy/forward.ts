@@ -155,7 +155,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
 export function forwardToApp(app: AppForwarder, ex: Exchange, onFinished: (ex: Exchange) => void): void {
   const req = ex.req;
-  const headers = requestHeadersForApp(req.rawHeaders, req.headers.connection, ex.host, ex.peer, ex.requestId, ex.trace.traceparent, ex.trace.tracestate);
+  const headers = requestHeadersForApp(req.rawHeaders, req.headers.connection, ex.host, ex.peer, ex.requestId, ex.trace.traceparent, ex.trace.tracestate, ex.stripAuthorization);
   // undici streams an async iterable body (its types list only Readable)
   const body = ex.body ?? (hasNoBody(req) ? null : (countedBody(ex) as unknown as Dispatcher.DispatchOptions['body']));
   const relay = new ResponseRelay(ex, onFinished);

@@ -5,6 +5,9 @@
  *   direction, nor any header the `Connection` header names.
  * - Identity headers are set only by us: a client's `x-meshward-peer-id` and
  *   `x-forwarded-client-cert` are dropped (SECURITY-CASES 51).
+ * - `authorization` is dropped when the proxy authenticated the request by
+ *   its JWT-SVID (Envoy jwt_authn `forward: false`, the default), unless
+ *   `inbound.jwt.forwardOriginalToken` keeps it.
  * - `x-request-id`, `traceparent` and `tracestate` are replaced by the values
  *   the proxy resolved (kept when valid, see src/audit and src/telemetry).
  */
@@ -62,6 +65,7 @@ export function requestHeadersForApp(
   requestId: string,
   traceparent: string,
   tracestate: string | null,
+  dropAuthorization = false,
 ): string[] {
   const listed = connectionListed(connection);
   const out: string[] = [];
@@ -71,6 +75,7 @@ export function requestHeadersForApp(
     if (name.charCodeAt(0) === 58 /* ':' */) continue;
     const lower = name.toLowerCase();
     if (REQUEST_DROP.has(lower) || (listed !== null && listed.has(lower))) continue;
+    if (dropAuthorization && lower === 'authorization') continue;
     out.push(name, rawHeaders[i + 1]!);
   }
   // The verified ID comes from ASN.1 parsing and SPIFFE ID validation, so it cannot hold CR/LF;

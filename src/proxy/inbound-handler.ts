@@ -5,8 +5,9 @@
  * the exchange on. Per request there is one `Exchange` object and no other
  * allocation the chain could avoid.
  *
- *   hygiene → authorize (policy, normalized path) → route → rate limit →
- *   bulkhead → input validation → must-audit → forward to the app
+ *   hygiene → [JWT-SVID authentication] → authorize (policy, normalized
+ *   path) → route → rate limit → bulkhead → input validation → must-audit →
+ *   forward to the app
  *
  * Denials are audited durably BEFORE the response is written; allowed
  * requests are audited (buffered) when their response ends.
@@ -38,6 +39,8 @@ export interface InboundContext {
   readonly metrics: ProxyMetrics;
   readonly app: AppForwarder;
   readonly maxHeaderBytes: number;
+  /** Request authentication after hygiene (jwt-filter.ts), when `inbound.jwt` is set. */
+  readonly authenticate?: (ctx: InboundContext) => Filter;
 }
 
 /** Per-request state. */
@@ -64,6 +67,12 @@ export class Exchange {
   bytesOut = 0;
   reason: string | null = null;
   done = false;
+  /** Set by request authentication: the JWT-SVID's SPIFFE ID and claims, the token's audit ID. */
+  requestPrincipal: string | null = null;
+  jwtClaims: Readonly<Record<string, unknown>> | null = null;
+  tokenId: string | null = null;
+  /** The proxy consumed the Authorization header: the app does not get it. */
+  stripAuthorization = false;
 
   constructor(req: InboundRequest, res: InboundResponse) {
     this.req = req;
@@ -124,6 +133,7 @@ function record(ctx: InboundContext, ex: Exchange, decision: 'allow' | 'deny'): 
     requestId: ex.requestId,
     traceparent: ex.trace.traceparent,
     reason: ex.reason,
+    tokenId: ex.tokenId,
   };
 }
 
@@ -183,6 +193,8 @@ const authorize = (ctx: InboundContext): Filter => (next) => (ex) => {
     port: ctx.port,
     headers: headersOf(ex.req),
     sourceIp: ex.source.slice(0, ex.source.lastIndexOf(':')),
+    jwtClaims: ex.jwtClaims,
+    requestPrincipal: ex.requestPrincipal,
   };
   const decision = policy.evaluate({ workload: ctx.workload, request });
   ex.decision = decision;
@@ -266,7 +278,7 @@ const mustAudit = (ctx: InboundContext): Filter => (next) => (ex) => {
 
 /** Builds the request listener for the inbound listener. */
 export function createInboundHandler(ctx: InboundContext): (req: InboundRequest, res: InboundResponse) => void {
-  const chain = compose(hygiene(ctx), authorize(ctx), route(ctx), rateLimit(ctx), bulkhead(ctx), validate(ctx), mustAudit(ctx));
+  const chain = compose(hygiene(ctx), ...(ctx.authenticate ? [ctx.authenticate(ctx)] : []), authorize(ctx), route(ctx), rateLimit(ctx), bulkhead(ctx), validate(ctx), mustAudit(ctx));
   const onFinished = (ex: Exchange) => {
     ex.release?.();
     ex.release = null;

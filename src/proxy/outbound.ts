@@ -5,19 +5,24 @@
  * one). Each outbound listener reaches exactly one configured destination:
  * that is the egress allow-list — there is no way to name another host.
  *
+ * A destination may have several endpoints (`upstreams`), all presenting the
+ * same SPIFFE ID: each attempt goes to the next one round-robin, skipping
+ * those outlier detection has ejected (endpoint-picker.ts).
+ *
  * Resilience per destination: a circuit breaker (503 while open, bounded
  * half-open probes), a timeout on the whole exchange (504), and at most
  * `retries` retries for idempotent requests without a body (never POST or
- * PATCH, never a body), inside a retry budget.
+ * PATCH, never a body), inside a retry budget. A retry goes to the next endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { resolveRequestId, type Auditor } from '../audit/index.js';
-import { CircuitBreaker, isGuardError, retry, RetryBudget, serverLimits, applyServerLimits, type GuardError } from '../guard/index.js';
+import { CircuitBreaker, isGuardError, OutlierDetector, retry, RetryBudget, serverLimits, applyServerLimits, type GuardError } from '../guard/index.js';
 import { authorizeId } from '../spiffe/authorizers.js';
 import { continueTrace, type ProxyMetrics } from '../telemetry/index.js';
 import { MtlsAgent } from '../workload/mtls-agent.js';
 import type { OutboundConfig } from './config.js';
+import { CONNECT_FAILURE_STATUS, EndpointPicker, endpointName, TIMEOUT_STATUS } from './endpoint-picker.js';
 import { requestHeadersForUpstream, responseHeadersForClient } from './headers.js';
 import type { ProxySource } from './identity.js';
 
@@ -34,6 +39,7 @@ export interface OutboundListener {
   readonly server: Server;
   readonly port: number;
   readonly breaker: CircuitBreaker;
+  readonly endpoints: EndpointPicker;
   close(): Promise<void>;
 }
 
@@ -43,10 +49,28 @@ class UpstreamStatusError extends Error {
   }
 }
 
+function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
 export async function startOutboundListener(ctx: OutboundContext): Promise<OutboundListener> {
   const { config, metrics } = ctx;
-  const name = `${config.upstream.host}:${config.upstream.port}`;
-  const origin = `https://${name}`;
+  const endpoints = config.upstreams.map(endpointName);
+  // the destination's name in metrics and logs: its endpoints
+  const name = endpoints.join(',');
+  const detector =
+    endpoints.length > 1
+      ? new OutlierDetector(endpoints, {
+          ...config.outlierDetection,
+          onEject: (endpoint, until) => {
+            metrics.outlierEjection(endpoint);
+            ctx.onLog?.('endpoint ejected', { upstream: name, endpoint, forMs: until - Date.now() });
+          },
+        })
+      : undefined;
+  const picker = new EndpointPicker(endpoints, detector);
+  if (detector) metrics.trackEjected(name, () => picker.ejectedCount());
   const agent = new MtlsAgent({
     source: ctx.source,
     authorize: authorizeId(config.spiffeId),
@@ -72,6 +96,8 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
     // Read now: once the response is done, Node may have detached the socket (req.socket null).
     const source = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     let bytesOut = 0;
+    // the endpoint of the last attempt: what the audit record names as host
+    let used: string | null = null;
     const finish = (status: number, decision: 'allow' | 'deny', reason: string | null) => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       metrics.observeRequest({ direction: 'outbound', caller: ctx.self(), destination: config.spiffeId, decision, status, durationSeconds: durationMs / 1000 });
@@ -84,7 +110,7 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
         method: req.method ?? null,
         path: req.url ?? null,
         normalizedPath: null,
-        host: name,
+        host: used ?? name,
         decision,
         status,
         bytesOut,
@@ -105,9 +131,12 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
     };
     const attempt = async (): Promise<Dispatcher.ResponseData> => {
       const ticket = breaker.enter();
+      const endpoint = picker.pick();
+      used = endpoint;
       const signal = AbortSignal.timeout(config.timeoutMs);
       try {
-        const r = await agent.request({ origin, path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, signal });
+        const r = await agent.request({ origin: `https://${endpoint}`, path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, signal });
+        picker.report(endpoint, r.statusCode);
         if (r.statusCode >= 500) ticket.failure();
         else ticket.success();
         if (r.statusCode >= 500 && !hasBody && config.retries > 0) {
@@ -118,7 +147,11 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
         }
         return r;
       } catch (err) {
-        if (!(err instanceof UpstreamStatusError) && !isGuardError(err)) ticket.failure();
+        if (!(err instanceof UpstreamStatusError) && !isGuardError(err)) {
+          ticket.failure();
+          // no answer at all: a connect/TLS/identity failure, or the timeout
+          picker.report(endpoint, isTimeout(err) ? TIMEOUT_STATUS : CONNECT_FAILURE_STATUS);
+        }
         throw err;
       }
     };
@@ -146,7 +179,7 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
         }
         if (isGuardError(err)) return refuse(err, err.status);
         const e = err as Error & { name?: string; code?: string };
-        if (e.name === 'TimeoutError' || e.name === 'AbortError') return refuse(new Error('upstream timed out'), 504);
+        if (isTimeout(e)) return refuse(new Error('upstream timed out'), 504);
         refuse(new Error(`upstream unavailable: ${e.code ?? e.message}`), 502);
       },
     );
@@ -163,6 +196,7 @@ export async function startOutboundListener(ctx: OutboundContext): Promise<Outbo
     server,
     port: typeof address === 'object' && address !== null ? address.port : config.listen.port,
     breaker,
+    endpoints: picker,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,6 +10,7 @@ import { Auditor, openFileSink, openPostgresSink, openSqliteSink, type AuditSink
 import { createLimiterRedis, Lockout } from '../guard/index.js';
 import { PolicyEngine, type PolicySource } from '../policy/index.js';
 import { authorizeMemberOf } from '../spiffe/authorizers.js';
+import type { JwtBundleSource } from '../spiffe/sources.js';
 import type { SpiffeId } from '../spiffe/spiffe-id.js';
 import { createProxyMetrics, startMetricsServer, type ProxyMetrics } from '../telemetry/index.js';
 import type { PolicySource as DistributedPolicySource } from '../workload/policy-source.js';
@@ -17,6 +18,8 @@ import { onSourceUpdate } from '../workload/updates.js';
 import { normalizeSerial, type ProxyConfig } from './config.js';
 import { openIdentity, type ProxySource } from './identity.js';
 import { createInboundHandler, type Authorizer } from './inbound-handler.js';
+import { openJwtBundles, type ProxyJwtBundles } from './jwt-bundles.js';
+import { jwtAuthentication } from './jwt-filter.js';
 import { startInboundListener, type InboundListener } from './inbound-listener.js';
 import { createAppForwarder, type AppForwarder } from './forward.js';
 import { startOutboundListener, type OutboundListener } from './outbound.js';
@@ -32,6 +35,8 @@ export interface StartProxyOptions {
   readonly log?: ProxyLog;
   /** Audit sink to use instead of the configured one. */
   readonly auditSink?: AuditSink;
+  /** JWT bundles for `inbound.jwt` instead of opening them from `config.identity`. */
+  readonly jwtBundles?: JwtBundleSource;
 }
 
 export interface RunningProxy {
@@ -217,6 +222,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   };
 
   const destination = config.workload.name ?? svid.id.toString();
+  let jwtBundles: ProxyJwtBundles | undefined;
   let inbound: InboundListener | undefined;
   const outbound: OutboundListener[] = [];
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
@@ -231,7 +237,13 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       const members = trustDomains.map((td) => authorizeMemberOf(td));
       app = createAppForwarder(ic.app.host, ic.app.port, ic.appConnections, ic.appTimeoutMs);
       const workload = { namespace: config.workload.namespace, labels: config.workload.labels };
-      const onRequest = createInboundHandler({ workload, destination, port: ic.listen.port, policy, routes, auditor, metrics, app, maxHeaderBytes: ic.maxHeaderBytes });
+      let authenticate: ReturnType<typeof jwtAuthentication> | undefined;
+      if (ic.jwt) {
+        const bundles = options.jwtBundles ?? (jwtBundles = await openJwtBundles(config.identity, log));
+        authenticate = jwtAuthentication({ config: ic.jwt, bundles, trustDomains, lockout });
+        log('info', `inbound JWT-SVID authentication: audience ${ic.jwt.audience.join(', ')}, ${ic.jwt.required ? 'required' : 'optional'}, trust domains ${trustDomains.join(', ')}`);
+      }
+      const onRequest = createInboundHandler({ workload, destination, port: ic.listen.port, policy, routes, auditor, metrics, app, maxHeaderBytes: ic.maxHeaderBytes, authenticate });
       inbound = await startInboundListener({
         config: ic,
         source,
@@ -259,6 +271,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     for (const o of outbound) await o.close();
     await auditor.close().catch(() => {});
     distributed?.close();
+    await jwtBundles?.close();
     throw err;
   }
 
@@ -281,6 +294,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await auditor.close().catch(() => {});
       redis?.disconnect();
+      await jwtBundles?.close();
       if (!options.source) await source.close?.();
     },
   };

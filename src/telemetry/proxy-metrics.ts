@@ -114,6 +114,23 @@ export function createProxyMetrics(registry: Registry, options: ProxyMetricsOpti
     labelNames: ['upstream'],
     registers,
   });
+  const outlierEjections = new Counter({
+    name: `${p}proxy_outlier_ejections_total`,
+    help: 'Outbound endpoints ejected by outlier detection (consecutive 5xx, connect failures, timeouts), by endpoint',
+    labelNames: ['endpoint'],
+    registers,
+  });
+  // Ejections end by the clock, not by an event: the gauge asks each destination at scrape time.
+  const ejectedNow = new Map<string, () => number>();
+  const outlierEjected = new Gauge({
+    name: `${p}proxy_outlier_ejected_endpoints`,
+    help: 'Endpoints of an outbound destination ejected right now',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, count] of ejectedNow) this.set({ upstream }, count());
+    },
+  });
   const svidExpiry = new Gauge({
     name: `${p}svid_expiry_seconds`,
     help: "Seconds until this workload's X.509-SVID expires",
@@ -150,6 +167,8 @@ export function createProxyMetrics(registry: Registry, options: ProxyMetricsOpti
     lockoutRefusals,
     bulkheadRejections,
     circuitState,
+    outlierEjections,
+    outlierEjected,
     svidExpiry,
     auditWritten,
     auditDropped,
@@ -188,6 +207,13 @@ export function createProxyMetrics(registry: Registry, options: ProxyMetricsOpti
     },
     setCircuitState(upstream: string, state: CircuitState): void {
       circuitState.set({ upstream: upstreams.value(upstream) }, CIRCUIT_VALUE[state]);
+    },
+    outlierEjection(endpoint: string): void {
+      outlierEjections.inc({ endpoint: upstreams.value(endpoint) });
+    },
+    /** Reports `count()` as the destination's ejected endpoints on every scrape. */
+    trackEjected(upstream: string, count: () => number): void {
+      ejectedNow.set(upstreams.value(upstream), count);
     },
     /** Sets the SVID expiry gauge from its notAfter. */
     setSvidExpiry(notAfter: Date, now: number = Date.now()): void {

@@ -42,6 +42,15 @@ const rows: Row[] = [
   ['requestPrincipals *@example.com with other sub', src({ requestPrincipals: ['*@example.com'] }), jwt({ ...JWT, sub: 'bob@other.org' }), false],
   ['requestPrincipals wildcard crossing the split', src({ requestPrincipals: ['https://issuer.example.com*'] }), jwt(JWT), false],
   ['requestPrincipals no slash is iss with empty sub', src({ requestPrincipals: ['issuer'] }), jwt({ iss: 'issuer', sub: 'x' }), false],
+  // an explicit requestPrincipal (the proxy's JWT-SVID SPIFFE ID) is split at its last "/" like a pattern
+  ['requestPrincipal given: exact SPIFFE ID', src({ requestPrincipals: ['spiffe://example.org/ns/shop/sa/web'] }), { requestPrincipal: 'spiffe://example.org/ns/shop/sa/web' }, true],
+  ['requestPrincipal given: other SPIFFE ID', src({ requestPrincipals: ['spiffe://example.org/ns/shop/sa/web'] }), { requestPrincipal: 'spiffe://example.org/ns/shop/sa/api' }, false],
+  ['requestPrincipal given: last segment wildcard', src({ requestPrincipals: ['spiffe://example.org/ns/shop/sa/*'] }), { requestPrincipal: 'spiffe://example.org/ns/shop/sa/web' }, true],
+  ['requestPrincipal given: wildcard never crosses the last /', src({ requestPrincipals: ['spiffe://example.org/*'] }), { requestPrincipal: 'spiffe://example.org/ns/shop/sa/web' }, false],
+  ['requestPrincipal given: *', src({ requestPrincipals: ['*'] }), { requestPrincipal: 'spiffe://example.org/web' }, true],
+  ['requestPrincipal given wins over claims', src({ requestPrincipals: ['https://issuer.example.com/alice@example.com'] }), { ...jwt(JWT), requestPrincipal: 'spiffe://example.org/web' }, false],
+  ['requestPrincipal null: none, whatever the claims', src({ requestPrincipals: ['*'] }), { ...jwt(JWT), requestPrincipal: null }, false],
+  ['request.auth.principal with a given requestPrincipal', when('request.auth.principal', ['spiffe://example.org/web']), { requestPrincipal: 'spiffe://example.org/web' }, true],
   ['notRequestPrincipals * without JWT', src({ notRequestPrincipals: ['*'] }), {}, true],
   ['notRequestPrincipals * with JWT', src({ notRequestPrincipals: ['*'] }), jwt(JWT), false],
   // namespaces
@@ -176,6 +185,15 @@ test('a DENY policy mirrors the table: it denies exactly what its rule matches',
     const e = engine([policy('d', { action: 'DENY', rules: [rule] })]);
     const d = e.evaluate(input(req));
     assert.equal(d.allowed, !matches, `${name}: ${d.reason}`);
+  }
+});
+
+test('a request principal holding a line break is refused before matching (400), under ALLOW and DENY alike', () => {
+  for (const action of ['ALLOW', 'DENY']) {
+    const e = engine([policy('p', { action, rules: [src({ requestPrincipals: ['*'] })] })]);
+    const d = e.evaluate(input({ requestPrincipal: 'spiffe://example.org/a\nb' }));
+    assert.equal(d.allowed, false);
+    assert.equal(d.reject?.status, 400);
   }
 });
 

@@ -55,6 +55,18 @@ export class TestPki {
     const serial = new X509Certificate(minted.chain[0]!).serialNumber.toLowerCase();
     return { id, cert, key, bundle, certPem, keyPem, bundlePem, serial };
   }
+
+  /** A JWT-SVID for `spiffe://<td><path>`, signed by this CA's active JWT key. */
+  jwt(path: string, audience: string | string[], options: { ttlSeconds?: number; now?: Date } = {}): string {
+    return this.ca.mintJwtSvid({ spiffeId: `spiffe://${this.trustDomain}${path}`, audience, ...options });
+  }
+
+  /** The CA's bundle as a SPIFFE bundle document (what `meshward bundle show --format spiffe` prints), written to a file. */
+  jwtBundleFile(): string {
+    const file = join(this.dir, `bundle-${this.trustDomain}.json`);
+    writeFileSync(file, JSON.stringify(this.ca.bundle().toJSON()));
+    return file;
+  }
 }
 
 
