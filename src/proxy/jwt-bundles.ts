@@ -13,7 +13,6 @@ import { Bundle } from '../spiffe/bundle.js';
 import { BundleSet } from '../spiffe/bundle-set.js';
 import type { JwtBundleSource } from '../spiffe/sources.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
-import { JwtSource } from '../workload/jwt-source.js';
 import type { IdentityConfig } from './config.js';
 import { ProxyError } from './proxy-error.js';
 
@@ -27,6 +26,8 @@ export async function openJwtBundles(identity: IdentityConfig, log: JwtBundlesLo
   try {
     if (identity.files) return FileJwtBundles.open(identity.files.jwtBundles ?? {}, log);
     const address = identity.socket!.includes('://') ? identity.socket! : `unix://${identity.socket}`;
+    // loaded only for the Workload API: the gRPC client is a large module set
+    const { JwtSource } = await import('../workload/jwt-source.js');
     return await JwtSource.create({ address, timeoutMs });
   } catch (err) {
     throw new ProxyError('ERR_PROXY_IDENTITY', `proxy: no JWT bundles for inbound.jwt: ${(err as Error).message}`, { cause: err });
