@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCaDirectory, type CertificateAuthority } from '../../src/ca/index.js';
 import { encodePem } from '../../src/spiffe/pem.js';
+import { parseProxyConfig } from '../../src/proxy/config.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const ROOT = join(HERE, '..', '..');
@@ -223,4 +224,14 @@ export function writePolicy(dir: string, name: string, yaml: string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The config key a proxy configuration error names, or undefined when `doc` is valid. */
+export function configErrorKey(doc: unknown): string | undefined {
+  try {
+    parseProxyConfig(doc, {});
+  } catch (err) {
+    return (err as { key?: string }).key;
+  }
+  return undefined;
 }

@@ -5,36 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createEntries, eventually, joinToken, startTestServer, TD } from '../server/support/runtime.js';
-import { sharedTempDir, startAgentProcess, writeFile } from '../agent/support/agent-process.js';
-import { firstMessages, pem, securityHeader, splitDer, unary, workloadClient } from '../agent/support/grpc-client.js';
+import { TD } from '../server/support/runtime.js';
+import { writeFile } from '../agent/support/agent-process.js';
+import { unary } from '../agent/support/grpc-client.js';
+import { startAgentWithWorkload } from './agent-workload.js';
 import { callMtls, startApp, startProxyProcess, writePolicy } from './helpers.js';
 
-const uid = process.getuid?.() ?? 0;
-
 test('inbound.jwt over the Workload API: tokens from the agent validate against the agent\'s JWT bundles', async (t) => {
-  const server = await startTestServer(t);
-  const dir = sharedTempDir(t);
-  const bundleFile = writeFile(dir, 'bundle.pem', server.ctx.ca.bundle().toPem());
-  const { token } = await joinToken(server);
-  const agent = await startAgentProcess(t, [
-    '--server', server.urls.api, '--join-token', token, '--trust-bundle', bundleFile,
-    '--socket', `${dir}/sock/agent.sock`, '--data-dir', `${dir}/data`, '--health-bind', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--log-level', process.env.MESHWARD_TEST_LOG ?? 'warn',
-  ]);
   const id = `spiffe://${TD}/billing`;
-  await createEntries(server, [{ spiffeId: id, parentId: agent.spiffeId, selectors: [{ type: 'unix', value: `uid:${uid}` }] }]);
-
-  const wl = workloadClient(agent.socketPath);
-  t.after(() => wl.close());
-  let svid: any;
-  assert.ok(
-    await eventually(async () => {
-      svid = (await firstMessages(wl.FetchX509SVID({}, securityHeader()), 1, 2_000).catch(() => [undefined]))[0]?.svids?.[0];
-      return svid !== undefined;
-    }, 20_000, 200),
-  );
-  const client = { certPem: splitDer(svid.x509_svid).map((c) => pem('CERTIFICATE', c)).join(''), keyPem: pem('PRIVATE KEY', svid.x509_svid_key), cert: '', key: '', bundle: '' };
-  const roots = { bundlePem: () => splitDer(svid.bundle).map((c) => pem('CERTIFICATE', c)).join('') };
+  const { dir, agent, wl, client, roots } = await startAgentWithWorkload(t, '/billing');
   const jwt = async (audience: string) => (await unary(wl, 'FetchJWTSVID', { audience: [audience] })).svids[0].svid as string;
 
   const app = await startApp();

@@ -12,7 +12,7 @@ import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { configFromFlags, parseProxyConfig } from '../../src/proxy/config.js';
-import { TestPki, callMtls, callPlain, seenByApp, sleep, startApp, startProxyProcess, writePolicy, type ProxyProc, type Reply, type SvidFiles } from './helpers.js';
+import { TestPki, callMtls, callPlain, configErrorKey, seenByApp, sleep, startApp, startProxyProcess, writePolicy, type ProxyProc, type Reply, type SvidFiles } from './helpers.js';
 
 const AUD = 'payment';
 
@@ -240,14 +240,7 @@ metrics: { bind: 127.0.0.1:0 }
 describe('inbound.jwt configuration', () => {
   const files = { cert: 'c.pem', key: 'k.pem', bundle: 'b.pem' };
   const base = (inbound: Record<string, unknown>, identity: Record<string, unknown> = { files }) => ({ identity, inbound: { listen: '127.0.0.1:1', app: '127.0.0.1:2', ...inbound } });
-  const key = (doc: unknown) => {
-    try {
-      parseProxyConfig(doc, {});
-    } catch (err) {
-      return (err as { key?: string }).key;
-    }
-    return undefined;
-  };
+  const key = configErrorKey;
 
   test('defaults, and each error names its key', () => {
     const ok = parseProxyConfig(base({ jwt: { audience: ['a'] } }, { files: { ...files, jwtBundles: { 'spiffe://example.org': 'j.json' } } }), {});

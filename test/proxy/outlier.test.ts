@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseProxyConfig } from '../../src/proxy/config.js';
-import { TestPki, callPlain, runProxyCli, sleep, startProxyProcess, type ProxyProc, type SvidFiles } from './helpers.js';
+import { TestPki, callPlain, configErrorKey, runProxyCli, sleep, startProxyProcess, type ProxyProc, type SvidFiles } from './helpers.js';
 
 interface Endpoint {
   readonly port: number;
@@ -138,14 +138,7 @@ metrics: { bind: 127.0.0.1:0 }
 
 describe('outbound upstreams configuration', () => {
   const base = (out: Record<string, unknown>) => ({ identity: { socket: 'unix:///tmp/a.sock' }, outbound: [{ listen: '127.0.0.1:1', spiffeId: 'spiffe://example.org/p', ...out }] });
-  const key = (doc: unknown) => {
-    try {
-      parseProxyConfig(doc, {});
-    } catch (err) {
-      return (err as { key?: string }).key;
-    }
-    return undefined;
-  };
+  const key = configErrorKey;
 
   test('upstream stays a list of one; upstreams and outlierDetection are validated, each error naming its key', () => {
     const one = parseProxyConfig(base({ upstream: 'payment:15006' }), {}).outbound[0]!;

@@ -10,12 +10,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { adminCall, createEntries, eventually, joinToken, startTestServer, TD } from '../server/support/runtime.js';
-import { sharedTempDir, startAgentProcess, writeFile } from '../agent/support/agent-process.js';
-import { firstMessages, pem, securityHeader, splitDer, workloadClient } from '../agent/support/grpc-client.js';
+import { adminCall, eventually, TD } from '../server/support/runtime.js';
+import { sharedTempDir } from '../agent/support/agent-process.js';
+import { startAgentWithWorkload } from './agent-workload.js';
 import { callMtls, runProxyCli, startApp, startProxyProcess, writePolicy } from './helpers.js';
-
-const uid = process.getuid?.() ?? 0;
 
 const POLICY = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -28,32 +26,8 @@ spec:
 `;
 
 test('--policy-source workload-api: server policies enforced by the proxy; an invalid set fails closed; a valid one restores', async (t) => {
-  const server = await startTestServer(t);
-  const dir = sharedTempDir(t);
-  const bundleFile = writeFile(dir, 'bundle.pem', server.ctx.ca.bundle().toPem());
-  const { token } = await joinToken(server);
-  const agent = await startAgentProcess(t, [
-    '--server', server.urls.api, '--join-token', token, '--trust-bundle', bundleFile,
-    '--socket', `${dir}/sock/agent.sock`, '--data-dir', `${dir}/data`, '--health-bind', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--log-level', process.env.MESHWARD_TEST_LOG ?? 'warn',
-  ]);
-  await createEntries(server, [{ spiffeId: `spiffe://${TD}/billing`, parentId: agent.spiffeId, selectors: [{ type: 'unix', value: `uid:${uid}` }] }]);
-
   // The client's SVID, from the same agent (same uid: same identity as the proxy).
-  const wl = workloadClient(agent.socketPath);
-  t.after(() => wl.close());
-  let svid: any;
-  assert.ok(
-    await eventually(async () => {
-      svid = (await firstMessages(wl.FetchX509SVID({}, securityHeader()), 1, 2_000).catch(() => [undefined]))[0]?.svids?.[0];
-      return svid !== undefined;
-    }, 20_000, 200),
-  );
-  const client = {
-    certPem: splitDer(svid.x509_svid).map((c) => pem('CERTIFICATE', c)).join(''),
-    keyPem: pem('PRIVATE KEY', svid.x509_svid_key),
-    cert: '', key: '', bundle: '',
-  };
-  const roots = { bundlePem: () => splitDer(svid.bundle).map((c) => pem('CERTIFICATE', c)).join('') };
+  const { server, dir, agent, client, roots } = await startAgentWithWorkload(t, '/billing');
 
   const app = await startApp();
   t.after(() => app.kill());
