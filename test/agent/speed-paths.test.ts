@@ -8,6 +8,7 @@
  * X509Svid.parse.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { test } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import { encodePem } from '../../src/spiffe/pem.js';
 import { publicKeyFromCsr } from '../../src/ca/csr.js';
-import { ConnectionAttestations, recordPeer } from '../../src/agent/attestors/attest-caller.js';
+import { ConnectionAttestations, recordPeer, releasePeer } from '../../src/agent/attestors/attest-caller.js';
 import { ExeHasher } from '../../src/agent/attestors/exe-hash.js';
 import { linuxProc, type ProcReader } from '../../src/agent/attestors/proc.js';
 import { UnixAttestor } from '../../src/agent/attestors/unix.js';
@@ -90,6 +91,40 @@ test('attestation runs once per connection; every call still checks that the pid
   const pending = cache.selectors(conn3);
   set('300');
   await assert.rejects(pending, (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+});
+
+test('the /proc files kept for a connection see the real process: a seteuid or setegid since it connected, and its exit', { skip: process.getuid?.() !== 0 ? 'needs root (the child changes its effective ids)' : false }, async (t) => {
+  // A child that changes its effective ids on signals, as a workload that drops privileges after connecting.
+  const child = spawn(process.execPath, ['-e', `
+    process.on('SIGUSR1', () => { process.seteuid(4242); console.log('uid'); });
+    process.on('SIGUSR2', () => { process.seteuid(0); process.setegid(4343); console.log('gid'); });
+    process.on('SIGHUP', () => { process.setegid(0); console.log('root'); });
+    setInterval(() => {}, 1000); console.log('ready');`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const said = (): Promise<void> => new Promise((r) => child.stdout!.once('data', () => r()));
+  await said();
+  const checks = new ConnectionAttestations([{ name: 'test', attest: async () => [{ type: 'unix', value: 'uid:0' }] }], linuxProc);
+  const peer = recordPeer({ pid: child.pid!, uid: 0, gid: 0 }, linuxProc);
+  t.after(() => releasePeer(peer));
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0']);
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0'], 'warm: the kept files are read again');
+
+  child.kill('SIGUSR1');
+  await said();
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'a new effective uid');
+  child.kill('SIGUSR2');
+  await said();
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'a new effective gid');
+
+  // Back to the ids it connected with: served again. Then gone: a root caller that exited (its /proc
+  // directory now shows uid and gid 0, like the caller's) is refused too.
+  child.kill('SIGHUP');
+  await said();
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0']);
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'the process is gone');
 });
 
 test('concurrent callers running the same executable share one hash of it', async () => {
