@@ -7,6 +7,7 @@
  */
 import { AgentError } from '../agent-error.js';
 import { ConnectionAttestations, type ConnectedPeer } from '../attestors/attest-caller.js';
+import type { CallEnd } from './call-end.js';
 import type { CallContext } from './grpc-server.js';
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
 import type { WorkloadApiDeps } from './handlers.js';
@@ -56,7 +57,7 @@ export class CallRunner {
     const events = options.events ?? ['change'];
     let last: Buffer | undefined;
     let selectors = first;
-    while (!call.signal.aborted) {
+    while (!call.end.ended) {
       if (call.connection.ok && this.#attestations.stale(call.connection.value)) selectors = await this.attest(call, false);
       const answer = snapshot(selectors);
       if (answer !== 'wait') {
@@ -67,22 +68,22 @@ export class CallRunner {
           options.onSent?.();
         }
       }
-      await this.#nextEvent(call.signal, events);
+      await this.#nextEvent(call.end, events);
     }
   }
 
   /** Resolves at the next cache event in `events`, or when the call ends. */
-  #nextEvent(signal: AbortSignal, events: readonly string[]): Promise<void> {
+  #nextEvent(end: CallEnd, events: readonly string[]): Promise<void> {
     const cache = this.#deps.cache;
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
+      if (end.ended) return resolve();
       const done = (): void => {
         for (const e of events) cache.off(e, done);
-        signal.removeEventListener('abort', done);
+        end.offEnd(done);
         resolve();
       };
       for (const e of events) cache.on(e, done);
-      signal.addEventListener('abort', done);
+      end.onEnd(done);
     });
   }
 }
