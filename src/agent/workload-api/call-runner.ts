@@ -55,18 +55,15 @@ export class CallRunner {
    */
   async stream(call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, options: { events?: readonly string[]; onSent?: () => void } = {}): Promise<void> {
     const events = options.events ?? ['change'];
-    let last: Buffer | undefined;
+    let last: Uint8Array | undefined;
     let selectors = first;
     while (!call.end.ended) {
       if (call.connection.ok && this.#attestations.stale(call.connection.value)) selectors = await this.attest(call, false);
       const answer = snapshot(selectors);
-      if (answer !== 'wait') {
-        const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
-        if (last === undefined || !last.equals(bytes)) {
-          send(answer);
-          last = bytes;
-          options.onSent?.();
-        }
+      if (answer !== 'wait' && !sameBytes(last, answer)) {
+        send(answer);
+        last = answer;
+        options.onSent?.();
       }
       await this.#nextEvent(call.end, events);
     }
@@ -86,4 +83,9 @@ export class CallRunner {
       end.onEnd(done);
     });
   }
+}
+
+/** Snapshots are often the very same (cached) bytes: compared by identity first. */
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && (a === b || Buffer.compare(a, b) === 0);
 }

@@ -183,9 +183,13 @@ function readRequest(stream: ServerHttp2Stream, maxBytes: number, end: CallEnd):
   });
 }
 
-/** Built once: node:http2 copies headers and trailers objects, so they can be shared by every call. */
+/**
+ * Built once: node:http2 copies headers and trailers objects, so they can be shared by every call.
+ * No `date` header (node adds one unless told not to): gRPC has no use for it.
+ */
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' });
-const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true });
+const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
+const TRAILERS_ONLY_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
 
 /** Framed bytes of messages sent again and again (cached answers), by message identity. */
@@ -220,7 +224,7 @@ function endWithStatus(stream: ServerHttp2Stream, status: GrpcStatusCode, messag
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) return endWithTrailers(stream, status, message);
   try {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity', ...statusHeaders(status, message) }, { endStream: true });
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity', ...statusHeaders(status, message) }, TRAILERS_ONLY_OPTIONS);
   } catch {
     stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
