@@ -43,6 +43,12 @@ export class ServerClient {
   }
 
   async call<T>(dispatcher: Dispatcher, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const text = await this.callText(dispatcher, method, path, body);
+    return parseAnswer(text, `${this.currentUrl}${path}`, 200) as T;
+  }
+
+  /** As {@link call}, resolving with the text of the (200) answer, unparsed: a caller can see it did not change. */
+  async callText(dispatcher: Dispatcher, method: 'GET' | 'POST', path: string, body?: unknown): Promise<string> {
     const failures: string[] = [];
     for (let i = 0; i < this.urls.length; i++) {
       const index = (this.#current + i) % this.urls.length;
@@ -73,20 +79,15 @@ export class ServerClient {
       }
       this.#current = index;
       this.#setReachable(true);
-      let json: unknown;
-      try {
-        json = text.length === 0 ? undefined : JSON.parse(text);
-      } catch {
-        throw new AgentError('ERR_AGENT_SERVER_REFUSED', `server ${base}${path}: answer is not JSON (HTTP ${res.statusCode})`, { status: res.statusCode });
-      }
       if (res.statusCode !== 200) {
+        const json = parseAnswer(text, `${base}${path}`, res.statusCode);
         const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
         throw new AgentError(error?.code === 'ERR_STORE_AGENT_BANNED' || error?.code === 'ERR_SERVER_AGENT_BANNED' ? 'ERR_AGENT_BANNED' : 'ERR_AGENT_SERVER_REFUSED', `server refused ${method} ${path} (HTTP ${res.statusCode}): ${error?.message ?? 'no reason given'}${error?.code ? ` [${error.code}]` : ''}`, {
           status: res.statusCode,
           ...(error?.code === undefined ? {} : { serverCode: error.code }),
         });
       }
-      return json as T;
+      return text;
     }
     this.#setReachable(false);
     throw new AgentError('ERR_AGENT_SERVER_UNREACHABLE', `no server reachable: ${failures.join('; ')}`);
@@ -105,6 +106,15 @@ export class ServerClient {
     if (this.#reachable === reachable) return;
     this.#reachable = reachable;
     this.#onReachability(reachable);
+  }
+}
+
+/** The JSON of a server answer (undefined when empty). */
+export function parseAnswer(text: string, where: string, status: number): unknown {
+  try {
+    return text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    throw new AgentError('ERR_AGENT_SERVER_REFUSED', `server ${where}: answer is not JSON (HTTP ${status})`, { status });
   }
 }
 
