@@ -45,10 +45,11 @@
  *   node --import tsx bench/agent.bench.ts
  *   (CLIENTS=100 LOAD_PROCESSES=4 LEAN_CALLS=50 RATES=500,1000,2000 PACED_SECONDS=5 PIN=1
  *    CALLS=20 PACED_MS=200 ROTATE=10000 SIGN_BATCH=500 RSS_SVIDS=1000 SIGNING_RATE=1000000;
- *    GRPCJS=0 skips the grpc-js phase; AGENT_NODE_ARGS adds node flags to the agent, e.g. --cpu-prof)
+ *    GRPCJS=0 skips the grpc-js phase; AGENT_NODE_ARGS adds node flags to the agent, e.g. --cpu-prof
+ *    or --trace-gc, whose output AGENT_STDOUT=file keeps)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,8 @@ const LEAN_CALLS = Number(process.env.LEAN_CALLS ?? 50);
 const PIN = process.env.PIN !== '0' && cpus().length >= 2;
 /** Extra node flags for the agent process (e.g. AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"). */
 const AGENT_NODE_ARGS = (process.env.AGENT_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** A file for the agent's stdout (e.g. with AGENT_NODE_ARGS=--trace-gc). */
+const AGENT_STDOUT = process.env.AGENT_STDOUT;
 const TD = 'example.org';
 const AGENT_CLI = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const BENCH_AGENT = fileURLToPath(new URL('../test/agent/support/bench-agent.ts', import.meta.url));
@@ -220,6 +223,7 @@ try {
     const child = spawn(process.execPath, [...AGENT_NODE_ARGS, '--import', 'tsx', AGENT_CLI, 'agent', 'run', '--server', server.urls.api, '--join-token', token, '--trust-bundle', bundlePath, '--socket', join(agentDir, 'agent.sock'), '--data-dir', join(agentDir, 'data'), '--health-bind', 'off', '--metrics-bind', '127.0.0.1:0', '--log-level', 'error', '--rate-limit-per-second', '1000000', '--rate-limit-burst', '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    if (AGENT_STDOUT !== undefined) child.stdout!.pipe(createWriteStream(AGENT_STDOUT));
     while (!/metrics\s+http/.test(out)) await new Promise((r) => setTimeout(r, 50));
     const agentId = /meshward agent running: (\S+)/.exec(out)![1]!;
     const metricsUrl = /metrics\s+(http:\/\/\S+)/.exec(out)![1]!;
