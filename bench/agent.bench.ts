@@ -2,13 +2,15 @@
  * Agent benchmark, one JSON line (figures beside their goals, issue 4):
  *
  * - fetch_x509_lean / fetch_x509_lean_pinned (the headline): FetchX509SVID
- *   answered from cache. "100 concurrent clients" = CLIENTS plain node:http2
- *   clients, each with its own connection (so its own attestation), spread
- *   over LOAD_PROCESSES processes apart from the agent
- *   (test/agent/support/fetch-lean.ts): no grpc-js, no protobuf decoding. A
- *   fetch is the time from opening a fresh stream on the warm connection to
- *   the first complete gRPC message, then RST_STREAM CANCEL. The agent is the
- *   real CLI process with RSS_SVIDS cached SVIDs; each client matches one.
+ *   answered from cache. "100 concurrent clients" = CLIENTS clients, each
+ *   with its own connection (so its own attestation), spread over
+ *   LOAD_PROCESSES processes apart from the agent
+ *   (test/agent/support/fetch-lean.ts). The clients write raw HTTP/2 frames
+ *   (raw-h2-client.ts): no grpc-js, no protobuf, not even node:http2's
+ *   client, whose CPU per fetch is 2–4× the agent's. A fetch is the time
+ *   from writing a fresh stream's request on the warm connection to the first
+ *   complete gRPC message, then RST_STREAM CANCEL. The agent is the real CLI
+ *   process with RSS_SVIDS cached SVIDs; each client matches one.
  *     closed: every client opens its next stream as soon as the last answered
  *       (LEAN_CALLS each). A closed loop of 100 always has p50 ≈ 100 /
  *       throughput (Little's law): it measures throughput, not latency.
@@ -17,11 +19,15 @@
  *       whether or not its last one answered, so `rate` fetches/s arrive from
  *       100 connected clients; this is the reading of the p99 ≤ 2 ms goal.
  *       send_lag_p99_ms: how late the load itself sent (its own delays).
- *     _pinned: the agent's threads on CPU 0, the load and this process (the
- *       server) on the other CPUs (taskset), so neither steals the other's core.
- *     agent_cpu_ms_per_fetch / load_cpu_ms_per_fetch: CPU time (/proc, all
- *       threads) over fetches; others_cpu_pct: what the rest of the machine
- *       used meanwhile (other work sharing it: the noise of that figure).
+ *     floor_paced_<rate>: right after each agent rate, the same load against
+ *       a bare node:http2 server answering cached bytes (http2-floor.ts): what
+ *       node:http2, the load and this machine cost without the agent.
+ *     _pinned: the servers' threads on CPU 0, the load and this process (the
+ *       control-plane server) on the other CPUs (taskset).
+ *     agent_cpu_ms_per_fetch / server_cpu_ms_per_fetch / load_cpu_ms_per_fetch:
+ *       CPU time (/proc, all threads) over fetches; others_cpu_pct: what the
+ *       rest of the machine used meanwhile (other work sharing it: the noise
+ *       of that figure).
  *   fetch_x509_paced_goal_met_per_second: the paced rates whose p99 ≤ 2 ms.
  * - grpcjs_*: the same fetches from 100 stock grpc-js clients (proto-loader,
  *   one channel each, all in one process: test/agent/support/fetch-load.ts),
@@ -43,12 +49,12 @@
  *   of Node and the tsx loader).
  *
  *   node --import tsx bench/agent.bench.ts
- *   (CLIENTS=100 LOAD_PROCESSES=4 LEAN_CALLS=50 RATES=500,1000,2000 PACED_SECONDS=5 PIN=1
+ *   (CLIENTS=100 LOAD_PROCESSES=2 LEAN_CALLS=50 RATES=500,1000,2000 PACED_SECONDS=5 PIN=1
  *    CALLS=20 PACED_MS=200 ROTATE=10000 SIGN_BATCH=500 RSS_SVIDS=1000 SIGNING_RATE=1000000;
  *    GRPCJS=0 skips the grpc-js phase; AGENT_NODE_ARGS adds node flags to the agent, e.g. --cpu-prof
  *    or --trace-gc, whose output AGENT_STDOUT=file keeps)
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +75,7 @@ const SIGN_BATCH = Number(process.env.SIGN_BATCH ?? 500);
 const RSS_SVIDS = Number(process.env.RSS_SVIDS ?? 1000);
 const SIGNING_RATE = Number(process.env.SIGNING_RATE ?? 1_000_000);
 /** Lean load: processes the CLIENTS are spread over; paced rates (fetches/s across all clients); seconds per rate. */
-const LOAD_PROCESSES = Number(process.env.LOAD_PROCESSES ?? 4);
+const LOAD_PROCESSES = Number(process.env.LOAD_PROCESSES ?? 2);
 const RATES = (process.env.RATES ?? '500,1000,2000').split(',').map(Number);
 const PACED_SECONDS = Number(process.env.PACED_SECONDS ?? 5);
 const LEAN_CALLS = Number(process.env.LEAN_CALLS ?? 50);
@@ -82,6 +88,7 @@ const AGENT_STDOUT = process.env.AGENT_STDOUT;
 const TD = 'example.org';
 const AGENT_CLI = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const BENCH_AGENT = fileURLToPath(new URL('../test/agent/support/bench-agent.ts', import.meta.url));
+const HTTP2_FLOOR = fileURLToPath(new URL('../test/agent/support/http2-floor.ts', import.meta.url));
 const FETCH_LOAD = fileURLToPath(new URL('../test/agent/support/fetch-load.ts', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-agent-bench-'));
@@ -129,13 +136,9 @@ function lines(child: ReturnType<typeof spawn>): () => Promise<string> {
 /** GRPCJS=0: the rest of the run is skipped on purpose (quick lean-only runs). */
 class Skip extends Error {}
 const ALL_CPUS = `0-${cpus().length - 1}`;
-function unpinAll(load: LeanLoad, agentPid: number): void {
-  for (const pid of [agentPid, process.pid]) pinProcess(pid, ALL_CPUS);
-  load.pin(ALL_CPUS);
-}
 
 /** What one lean phase shows: latency from sending, the load's own delays, CPU per fetch on each side. */
-function summary(a: LeanAnswer, agentCpuMs: number, otherCpuMs: number): Record<string, number> {
+function summary(a: LeanAnswer, serverCpuKey: string, serverCpuMs: number, otherCpuMs: number): Record<string, number> {
   const n = a.lat.length;
   return {
     fetches: n,
@@ -145,7 +148,7 @@ function summary(a: LeanAnswer, agentCpuMs: number, otherCpuMs: number): Record<
     p99_ms: round(pct(a.lat, 99)),
     p999_ms: round(pct(a.lat, 99.9)),
     max_ms: round(a.lat[n - 1] ?? 0),
-    agent_cpu_ms_per_fetch: round(agentCpuMs / n),
+    [serverCpuKey]: round(serverCpuMs / n),
     load_cpu_ms_per_fetch: round(a.cpuMs / n),
     load_loop_delay_max_ms: round(a.loopMaxMs),
     ...(a.lag.length > 0 ? { send_lag_p99_ms: round(pct(a.lag, 99)) } : {}),
@@ -154,27 +157,51 @@ function summary(a: LeanAnswer, agentCpuMs: number, otherCpuMs: number): Record<
   };
 }
 
-/** Closed loop, then each paced rate, with the agent and the load pinned apart or not. */
-async function leanPhases(load: LeanLoad, agentPid: number, pinned: boolean): Promise<Record<string, unknown>> {
-  if (pinned) {
-    pinProcess(agentPid, '0');
-    load.pin(`1-${cpus().length - 1}`);
-    pinProcess(process.pid, `1-${cpus().length - 1}`);
-  } else unpinAll(load, agentPid);
-  const out: Record<string, unknown> = { agent_cpus: pinned ? '0' : ALL_CPUS, load_cpus: pinned ? `1-${cpus().length - 1}` : ALL_CPUS };
-  const phase = async (name: string, command: string): Promise<void> => {
-    const agent0 = cpuMsOf(agentPid);
+/** A server under lean load: the agent, or the bare node:http2 floor. */
+interface Target {
+  readonly pid: number;
+  readonly load: LeanLoad;
+  /** Prefix of its figures' names, and the name of its CPU figure. */
+  readonly prefix: string;
+  readonly cpuKey: string;
+}
+
+/**
+ * Closed loop (the agent only), then each paced rate — the agent, then the
+ * floor under the same load, back to back so that both see the same machine —
+ * with the servers and the load pinned apart or not.
+ */
+async function leanPhases(targets: readonly Target[], pinned: boolean): Promise<Record<string, unknown>> {
+  const rest = `1-${cpus().length - 1}`;
+  for (const t of targets) {
+    pinProcess(t.pid, pinned ? '0' : ALL_CPUS);
+    t.load.pin(pinned ? rest : ALL_CPUS);
+  }
+  pinProcess(process.pid, pinned ? rest : ALL_CPUS);
+  const out: Record<string, unknown> = { server_cpus: pinned ? '0' : ALL_CPUS, load_cpus: pinned ? rest : ALL_CPUS };
+  const phase = async (t: Target, name: string, command: string): Promise<void> => {
+    const server0 = cpuMsOf(t.pid);
     const self0 = process.cpuUsage();
     const busy0 = machineBusyMs();
-    const a = await load.run(command);
-    const agentMs = cpuMsOf(agentPid) - agent0;
+    const a = await t.load.run(command);
+    const serverMs = cpuMsOf(t.pid) - server0;
     const self = process.cpuUsage(self0);
-    const others = machineBusyMs() - busy0 - agentMs - a.cpuMs - (self.user + self.system) / 1000;
-    out[name] = summary(a, agentMs, Math.max(0, others));
+    const others = machineBusyMs() - busy0 - serverMs - a.cpuMs - (self.user + self.system) / 1000;
+    out[t.prefix + name] = summary(a, t.cpuKey, serverMs, Math.max(0, others));
   };
-  await phase('closed', `closed ${LEAN_CALLS}`);
-  for (const rate of RATES) await phase(`paced_${rate}`, `paced ${(load.clients * 1000) / rate} ${PACED_SECONDS * 1000}`);
+  await phase(targets[0]!, 'closed', `closed ${LEAN_CALLS}`);
+  for (const rate of RATES) {
+    for (const t of targets) await phase(t, `paced_${rate}`, `paced ${(t.load.clients * 1000) / rate} ${PACED_SECONDS * 1000}`);
+  }
   return out;
+}
+
+/** The floor server in its own process (test/agent/support/http2-floor.ts), once it listens. */
+async function startFloor(socketPath: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', HTTP2_FLOOR, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await lines(child)();
+  if (ready !== 'ready') throw new Error(`the floor server did not start: ${ready}`);
+  return child;
 }
 
 try {
@@ -246,20 +273,31 @@ try {
       const sock = join(agentDir, 'agent.sock');
       // Lean load first (the headline), then the stock grpc-js clients (interop evidence).
       const lean = new LeanLoad(sock, CLIENTS, LOAD_PROCESSES);
+      const floorSock = join(dir, 'floor.sock');
+      const floor = await startFloor(floorSock);
+      const floorLoad = new LeanLoad(floorSock, CLIENTS, LOAD_PROCESSES);
+      const targets: Target[] = [
+        { pid: child.pid!, load: lean, prefix: '', cpuKey: 'agent_cpu_ms_per_fetch' },
+        { pid: floor.pid!, load: floorLoad, prefix: 'floor_', cpuKey: 'server_cpu_ms_per_fetch' },
+      ];
       try {
         await lean.run('connect');
-        result.fetch_x509_lean_mode = `first complete message of a fresh FetchX509SVID stream on a warm (attested) connection, then RST_STREAM CANCEL; ${CLIENTS} plain node:http2 clients, one connection each, in ${LOAD_PROCESSES} processes apart from the agent`;
+        await floorLoad.run('connect');
+        result.fetch_x509_lean_mode = `first complete message of a fresh FetchX509SVID stream on a warm (attested) connection, then RST_STREAM CANCEL; ${CLIENTS} clients speaking raw HTTP/2 frames, one connection each, in ${LOAD_PROCESSES} processes apart from the agent; floor_*: the same load against a bare node:http2 server answering cached bytes`;
         result.fetch_x509_p99_goal_ms = 2;
         const met: Record<string, number[]> = {};
         for (const pinned of PIN ? [false, true] : [false]) {
-          const figures = await leanPhases(lean, child.pid!, pinned);
+          const figures = await leanPhases(targets, pinned);
           result[pinned ? 'fetch_x509_lean_pinned' : 'fetch_x509_lean'] = figures;
           met[pinned ? 'pinned' : 'unpinned'] = RATES.filter((r) => ((figures[`paced_${r}`] as { p99_ms: number }).p99_ms) <= 2);
         }
         result.fetch_x509_paced_goal_met_per_second = met;
       } finally {
-        unpinAll(lean, child.pid!);
+        for (const t of targets) pinProcess(t.pid, ALL_CPUS);
+        pinProcess(process.pid, ALL_CPUS);
         await lean.close();
+        await floorLoad.close();
+        floor.kill('SIGTERM');
       }
       if (process.env.GRPCJS === '0') throw new Skip();
       const load = spawn(process.execPath, ['--import', 'tsx', FETCH_LOAD, sock, String(CLIENTS), String(CALLS), String(PACED_MS), String(child.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });

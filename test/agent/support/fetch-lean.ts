@@ -1,13 +1,15 @@
 /**
  * A lean FetchX509SVID load process for bench/agent.bench.ts (started by
- * lean-load.ts, several at once). CLIENTS plain node:http2 clients, each on
- * its own connection to the agent's socket; no grpc-js channel machinery and
- * no protobuf: a fetch sends the pre-framed empty X509SVIDRequest with the
- * `workload.spiffe.io: true` metadata, stops the clock when a complete gRPC
- * message (5-byte prefix + its length) has arrived in DATA frames, then
- * cancels the stream (RST_STREAM CANCEL), as a workload that wants only the
- * current SVIDs does. What is timed is the agent plus one loopback hop, not a
- * client library.
+ * lean-load.ts, several at once). CLIENTS clients, each on its own
+ * connection to the agent's socket; no grpc-js and no protobuf: a fetch
+ * sends the pre-framed empty X509SVIDRequest with the `workload.spiffe.io:
+ * true` metadata, stops the clock when a complete gRPC message (5-byte prefix
+ * + its length) has arrived in DATA frames, then cancels the stream
+ * (RST_STREAM CANCEL), as a workload that wants only the current SVIDs does.
+ * The client is raw HTTP/2 frames on a socket (raw-h2-client.ts) unless
+ * LEAN_CLIENT=node-http2 (node:http2's client, 2–4× the agent's CPU per
+ * fetch: its own delays then show in the figures). What is timed is the
+ * agent plus one loopback hop, not a client library.
  *
  *   node --import tsx fetch-lean.ts SOCKET CLIENTS
  *
@@ -29,6 +31,7 @@ import http2, { type ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { RawH2Connection } from './raw-h2-client.js';
 
 const [socketPath, clientsArg] = process.argv.slice(2);
 const CLIENTS = Number(clientsArg ?? 25);
@@ -79,13 +82,23 @@ function fetchOnce(session: ClientHttp2Session): Promise<number> {
   });
 }
 
-function open(): ClientHttp2Session {
-  const session = http2.connect('http://localhost', { createConnection: () => connect(socketPath!) });
-  session.on('error', () => undefined); // surfaces as failed fetches
-  return session;
+interface Client {
+  fetch(): Promise<number>;
+  close(): void;
 }
 
-const sessions: ClientHttp2Session[] = [];
+/** LEAN_CLIENT=frames (default): hand-written HTTP/2 frames; node-http2: node:http2's client. */
+function open(): Client {
+  if (process.env.LEAN_CLIENT === 'node-http2') {
+    const session = http2.connect('http://localhost', { createConnection: () => connect(socketPath!) });
+    session.on('error', () => undefined); // surfaces as failed fetches
+    return { fetch: () => fetchOnce(session), close: () => session.destroy() };
+  }
+  const raw = new RawH2Connection(socketPath!);
+  return { fetch: () => raw.fetch(), close: () => raw.close() };
+}
+
+const sessions: Client[] = [];
 const loop = monitorEventLoopDelay({ resolution: 1 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -108,7 +121,7 @@ async function closed(calls: number, lat: number[], _lag: number[], fail: () => 
     sessions.map(async (s) => {
       for (let i = 0; i < calls; i++) {
         try {
-          lat.push(await fetchOnce(s));
+          lat.push(await s.fetch());
         } catch {
           fail();
         }
@@ -129,7 +142,7 @@ async function paced(intervalMs: number, durationMs: number, lat: number[], lag:
         const wait = due - now();
         if (wait > 0) await sleep(wait);
         lag.push(Math.max(0, now() - due));
-        inflight.push(fetchOnce(s).then((ms) => void lat.push(ms), fail));
+        inflight.push(s.fetch().then((ms) => void lat.push(ms), fail));
         due += intervalMs;
       }
     }),
@@ -153,5 +166,5 @@ for await (const line of createInterface({ input: process.stdin })) {
     reply({ error: (err as Error).message });
   }
 }
-for (const s of sessions) s.destroy();
+for (const s of sessions) s.close();
 process.exit(0);
