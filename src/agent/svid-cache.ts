@@ -163,7 +163,13 @@ export class SvidCache extends EventEmitter {
         if (known === undefined || !known.equals(b)) differs = true;
       }
     }
-    if (!differs) return false;
+    if (!differs) {
+      // The same content: keep the caller's objects (the sync hands the same ones back while nothing changes,
+      // and equals() is then a reference check). Nothing served changes, so no version bump.
+      this.#bundle = own;
+      this.#federated = new Map(federated);
+      return false;
+    }
     this.#bundle = own;
     this.#federated = new Map(federated);
     this.changed();
