@@ -13,14 +13,14 @@ export class CallEnd {
     return this.#ended;
   }
 
-  /** Marks the call ended and runs the callbacks once; later calls do nothing. Bound: usable as a listener. */
-  readonly end = (): void => {
+  /** Marks the call ended and runs the callbacks once; later calls do nothing. */
+  end(): void {
     if (this.#ended) return;
     this.#ended = true;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     if (waiting !== undefined) for (const fn of waiting) fn();
-  };
+  }
 
   /** Runs `fn` when the call ends (never when it already has: check `ended` first). */
   onEnd(fn: () => void): void {

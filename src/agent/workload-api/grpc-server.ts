@@ -56,6 +56,11 @@ export interface GrpcServerOptions<P> {
 
 const kConnection = Symbol('meshward.grpc.connection');
 const ignore = (): void => undefined;
+const kCallEnd = Symbol('meshward.grpc.callEnd');
+/** The one 'close'/'aborted' listener of every stream: ends the stream's call (no closure per call). */
+function endStreamCall(this: ServerHttp2Stream): void {
+  (this as unknown as Record<symbol, CallEnd>)[kCallEnd]!.end();
+}
 const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;.*)?$/;
 
 export function createGrpcServer<P>(options: GrpcServerOptions<P>): Http2Server {
@@ -105,8 +110,9 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
   const connection = (socket?.[kConnection] as CallContext<P>['connection'] | undefined) ?? { ok: false as const, error: new Error('connection not registered') };
   const end = new CallEnd();
   // Never removed: the stream goes away with the call, and end() acts once.
-  stream.on('close', end.end);
-  stream.on('aborted', end.end);
+  (stream as unknown as Record<symbol, CallEnd>)[kCallEnd] = end;
+  stream.on('close', endStreamCall);
+  stream.on('aborted', endStreamCall);
   const call: CallContext<P> = { method, headers, rawHeaders, connection, end };
   try {
     options.precheck?.(call);
