@@ -8,14 +8,17 @@
  * later step as it was (the cache compares, finds nothing new).
  */
 export class AnswerMemo {
-  readonly #last = new Map<string, { text: string; value: unknown }>();
+  readonly #last = new Map<string, { bytes: Buffer; value: unknown }>();
 
-  /** `derive(text)`, or the value it gave for the same `key` and `text` last time. A throw is not kept. */
-  get<T>(key: string, text: string, derive: (text: string) => T): T {
+  /**
+   * `derive(bytes)`, or the value it gave for the same `key` and bytes last time (compared as bytes: no
+   * string of a ~400 KB answer is made every 5 s). A throw is not kept.
+   */
+  get<T>(key: string, bytes: Buffer, derive: (bytes: Buffer) => T): T {
     const last = this.#last.get(key);
-    if (last !== undefined && last.text === text) return last.value as T;
-    const value = derive(text);
-    this.#last.set(key, { text, value });
+    if (last !== undefined && last.bytes.equals(bytes)) return last.value as T;
+    const value = derive(bytes);
+    this.#last.set(key, { bytes, value });
     return value;
   }
 }

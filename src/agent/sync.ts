@@ -116,8 +116,8 @@ export class Syncer extends EventEmitter {
     try {
       // An answer identical to the last one is not parsed again (AnswerMemo): the same objects come back.
       const read = async <T>(path: string, derive: (json: any) => T): Promise<T> => {
-        const text = await client.callText(d, 'GET', path);
-        return this.#answers.get(path, text, (t) => derive(parseAnswer(t, `${client.currentUrl}${path}`, 200)));
+        const bytes = await client.callBytes(d, 'GET', path);
+        return this.#answers.get(path, bytes, (b) => derive(parseAnswer(b, `${client.currentUrl}${path}`, 200)));
       };
       const [list, { own, federated }, revocations, policies] = await Promise.all([
         read('/agent/v1/entries', (json: { entries?: unknown[] }) => readEntries(json.entries ?? [], log)),

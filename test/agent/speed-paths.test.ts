@@ -26,7 +26,8 @@ import { startWorkloadEndpoint } from '../../src/agent/workload-api/endpoint.js'
 import { KeyedTokenBuckets } from '../../src/guard/token-bucket.js';
 import { firstMessages, securityHeader, workloadClient } from './support/grpc-client.js';
 import type { AgentEntry } from '../../src/agent/entry.js';
-import { SvidCache } from '../../src/agent/svid-cache.js';
+import { SvidCache, type Revocation } from '../../src/agent/svid-cache.js';
+import { AnswerMemo } from '../../src/agent/answer-memo.js';
 import { SvidRotator, type SignedSvid } from '../../src/agent/svid-rotator.js';
 
 function fakeProc(): { proc: ProcReader; set(start: string, uid?: number): void; gone(v: boolean): void } {
@@ -247,4 +248,30 @@ test('the executable is hashed only while an entry selects on unix:sha256; an op
   assert.equal(cache.selectorGeneration, g0 + 1);
   cache.setEntries([byUid]);
   assert.equal(cache.hashSelectorsWanted, false);
+});
+
+test('the sync\'s shortcuts keep their guarantees: an identical answer hands back the same objects, the same revocation list again drops nothing new, and SVIDs arriving later are still checked against it', () => {
+  const memo = new AnswerMemo();
+  let parses = 0;
+  const derive = (b: Buffer) => (parses++, JSON.parse(b.toString('utf8')) as { n: number });
+  const first = memo.get('/x', Buffer.from('{"n":1}'), derive);
+  assert.equal(memo.get('/x', Buffer.from('{"n":1}'), derive), first, 'same bytes: the same object, not parsed again');
+  assert.equal(parses, 1);
+  assert.deepEqual(memo.get('/x', Buffer.from('{"n":2}'), derive), { n: 2 });
+  assert.throws(() => memo.get('/x', Buffer.from('{'), derive));
+  assert.deepEqual(memo.get('/x', Buffer.from('{"n":2}'), derive), { n: 2 }, 'a failed answer is not kept');
+
+  const cache = new SvidCache();
+  cache.setEntries([entry('a', `spiffe://${TD}/a`), entry('b', `spiffe://${TD}/b`)]);
+  const svid = (entryId: string, serialNumber: string, requestedAt = Date.now()) => ({ entryId, entryRevision: 1, spiffeId: `spiffe://${TD}/${entryId}`, chain: [], key: Buffer.alloc(0), serialNumber, requestedAt, expiresAt: Date.now() + 3600_000, rotateAt: Date.now() + 1800_000 });
+  assert.equal(cache.putSvids([svid('a', 'AA01'), svid('b', 'BB01', Date.now() - 60_000)]), 2);
+  const none: Revocation[] = [];
+  assert.equal(cache.setRevocations(none), 0);
+  const list: Revocation[] = [{ spiffeId: `spiffe://${TD}/a`, serialNumber: 'aa01', createdAt: 0, expiresAt: 0 }, { spiffeId: `spiffe://${TD}/b`, serialNumber: null, createdAt: Math.floor(Date.now() / 1000) - 30, expiresAt: 0 }];
+  assert.equal(cache.setRevocations(list), 2, 'a revoked serial, and an ID revoked after the SVID was asked for');
+  assert.equal(cache.svidCount, 0);
+  assert.equal(cache.setRevocations(list), 0, 'the same list again');
+  assert.equal(cache.putSvids([svid('a', 'AA01'), svid('b', 'BB02', Date.now() - 60_000), svid('b', 'BB03')]), 1, 'later SVIDs are checked on arrival: only the one asked for after the revocation is kept');
+  assert.equal(cache.svid('b')?.serialNumber, 'BB03');
+  assert.equal(cache.setRevocations([...list]), 0, 'an equal new list: checked again, nothing to drop');
 });
