@@ -18,6 +18,7 @@ export type Snapshot = (selectors: ReadonlySet<string>) => Uint8Array | 'wait';
 export class CallRunner {
   readonly #deps: WorkloadApiDeps;
   readonly #attestations: ConnectionAttestations;
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(deps: WorkloadApiDeps) {
     this.#deps = deps;
@@ -54,7 +55,7 @@ export class CallRunner {
    * again before the next snapshot. `onSent` counts what was served.
    */
   async stream(call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, options: { events?: readonly string[]; onSent?: () => void } = {}): Promise<void> {
-    const events = options.events ?? ['change'];
+    const events = options.events ?? CHANGE;
     let last: Uint8Array | undefined;
     let selectors = first;
     while (!call.end.ended) {
@@ -71,19 +72,37 @@ export class CallRunner {
 
   /** Resolves at the next cache event in `events`, or when the call ends. */
   #nextEvent(end: CallEnd, events: readonly string[]): Promise<void> {
-    const cache = this.#deps.cache;
     return new Promise((resolve) => {
       if (end.ended) return resolve();
       const done = (): void => {
-        for (const e of events) cache.off(e, done);
+        for (const e of events) this.#waitersOf(e).delete(done);
         end.offEnd(done);
         resolve();
       };
-      for (const e of events) cache.on(e, done);
+      for (const e of events) this.#waitersOf(e).add(done);
       end.onEnd(done);
     });
   }
+
+  /**
+   * The streams waiting for a cache event. One cache listener per event for
+   * the whole runner, not one per stream: a stream leaving is a Set delete,
+   * not a scan of every open stream's listener.
+   */
+  #waitersOf(event: string): Set<() => void> {
+    let waiters = this.#waiters.get(event);
+    if (waiters === undefined) {
+      const set = (waiters = new Set());
+      this.#waiters.set(event, set);
+      this.#deps.cache.on(event, () => {
+        for (const wake of [...set]) wake(); // each removes itself
+      });
+    }
+    return waiters;
+  }
 }
+
+const CHANGE: readonly string[] = Object.freeze(['change']);
 
 /** Snapshots are often the very same (cached) bytes: compared by identity first. */
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {

@@ -106,8 +106,7 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
     return;
   }
   const method = String(headers[':path'] ?? '');
-  const socket = stream.session?.socket as unknown as Record<symbol, unknown> | undefined;
-  const connection = (socket?.[kConnection] as CallContext<P>['connection'] | undefined) ?? { ok: false as const, error: new Error('connection not registered') };
+  const connection = connectionOf<P>(stream) ?? { ok: false as const, error: new Error('connection not registered') };
   const end = new CallEnd();
   // Never removed: the stream goes away with the call, and end() acts once.
   (stream as unknown as Record<symbol, CallEnd>)[kCallEnd] = end;
@@ -156,6 +155,17 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
   } finally {
     end.end();
   }
+}
+
+/**
+ * What onConnection gave for the stream's connection. Read through the
+ * session's socket proxy once (the session is made before our 'connection'
+ * listener runs, so not earlier), then kept on the session itself.
+ */
+function connectionOf<P>(stream: ServerHttp2Stream): CallContext<P>['connection'] | undefined {
+  const session = stream.session as unknown as Record<symbol, CallContext<P>['connection'] | undefined> | undefined;
+  if (session === undefined) return undefined;
+  return (session[kConnection] ??= (stream.session!.socket as unknown as Record<symbol, CallContext<P>['connection'] | undefined>)[kConnection]);
 }
 
 /** The one request message. */

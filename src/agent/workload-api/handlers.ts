@@ -120,9 +120,11 @@ export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: Ca
   };
 
   const path = (m: string): string => `/${SERVICE_NAME}/${m}`;
-  const counted = <A extends unknown[]>(method: string, fn: (...args: A) => Promise<any>) => async (...args: A): Promise<any> => {
+  // Three plain parameters (a unary method gets no `send`): no rest array per call.
+  type Handler<R> = (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => Promise<R>;
+  const counted = <R>(method: string, fn: Handler<R>) => async (request: Buffer, call: CallContext<ConnectedPeer>, send?: (m: Uint8Array) => void): Promise<R> => {
     try {
-      const r = await fn(...args);
+      const r = await fn(request, call, send!);
       deps.metrics?.countCall(method, 'OK');
       return r;
     } catch (err) {
