@@ -113,7 +113,10 @@ export class AgentIdentity extends EventEmitter {
 
   /** A newer bundle of our trust domain from the server: used for the server's TLS check and stored. */
   setBundle(bundle: Bundle): void {
-    if (this.#bundle !== undefined && this.#bundle.equals(bundle)) return;
+    if (this.#bundle !== undefined && this.#bundle.equals(bundle)) {
+      this.#bundle = bundle; // the same content: keep the caller's object, so its next equals() is a reference check
+      return;
+    }
     this.#bundle = bundle;
     this.#opts.dataDir.write(BUNDLE_FILE, JSON.stringify(bundle.toJSON()));
   }

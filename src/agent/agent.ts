@@ -123,9 +123,10 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     });
     closers.push(() => rotator.close());
     const syncer = new Syncer({ cache, identity, client, intervalMs: config.syncIntervalMs, log });
-    syncer.on('synced', () => {
+    syncer.on('synced', (diff: { added: number; removed: number; changed: number }) => {
       rotator.kick();
-      jwtCache.retain(new Set([...cache.entries()].map((e) => e.spiffeId)));
+      // The IDs served change only with the entries: no set of every ID every 5 s otherwise.
+      if (diff.added + diff.removed + diff.changed > 0) jwtCache.retain(new Set([...cache.entries()].map((e) => e.spiffeId)));
     });
     syncer.on('disowned', () => jwtCache.retain(new Set()));
     closers.push(() => syncer.close());

@@ -20,6 +20,9 @@ export class AgentMetrics {
   readonly rotations: Counter;
   readonly calls: Counter<'method' | 'code'>;
   readonly rateLimited: Counter;
+  /** Label sets made once per (method, code) and per kind: prom-client keeps them, so a call allocates none. */
+  readonly #callLabels = new Map<string, Map<string, Readonly<Record<'method' | 'code', string>>>>();
+  readonly #servedLabels = { x509: Object.freeze({ kind: 'x509' }), jwt: Object.freeze({ kind: 'jwt' }) };
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
@@ -41,5 +44,18 @@ export class AgentMetrics {
     new Gauge({ name: 'meshward_agent_cached_svids', help: 'workload X.509-SVIDs in the cache', registers, collect() { this.set(sources.cachedSvids()); } });
     new Gauge({ name: 'meshward_agent_entries', help: 'registration entries this agent serves', registers, collect() { this.set(sources.entries()); } });
     new Gauge({ name: 'meshward_agent_server_connected', help: '1 when the last call to a server succeeded, else 0', registers, collect() { this.set(sources.serverConnected() ? 1 : 0); } });
+  }
+
+  /** Counts one Workload API call that ended with gRPC status `code` (its name: OK, UNAVAILABLE, …). */
+  countCall(method: string, code: string): void {
+    let byCode = this.#callLabels.get(method);
+    if (byCode === undefined) this.#callLabels.set(method, (byCode = new Map()));
+    let labels = byCode.get(code);
+    if (labels === undefined) byCode.set(code, (labels = Object.freeze({ method, code })));
+    this.calls.inc(labels);
+  }
+
+  countServed(kind: 'x509' | 'jwt', count = 1): void {
+    this.svidsServed.inc(this.#servedLabels[kind], count);
   }
 }

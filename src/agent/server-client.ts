@@ -43,6 +43,15 @@ export class ServerClient {
   }
 
   async call<T>(dispatcher: Dispatcher, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const bytes = await this.callBytes(dispatcher, method, path, body);
+    return parseAnswer(bytes, `${this.currentUrl}${path}`, 200) as T;
+  }
+
+  /**
+   * As {@link call}, resolving with the bytes of the (200) answer, not decoded: a caller can see it did not
+   * change without making a string of it.
+   */
+  async callBytes(dispatcher: Dispatcher, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Buffer> {
     const failures: string[] = [];
     for (let i = 0; i < this.urls.length; i++) {
       const index = (this.#current + i) % this.urls.length;
@@ -60,9 +69,9 @@ export class ServerClient {
         failures.push(`${base}: ${describe(err)}`);
         continue;
       }
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = await readLimited(res);
+        bytes = await readLimited(res);
       } catch (err) {
         failures.push(`${base}: ${describe(err)}`);
         continue;
@@ -73,20 +82,15 @@ export class ServerClient {
       }
       this.#current = index;
       this.#setReachable(true);
-      let json: unknown;
-      try {
-        json = text.length === 0 ? undefined : JSON.parse(text);
-      } catch {
-        throw new AgentError('ERR_AGENT_SERVER_REFUSED', `server ${base}${path}: answer is not JSON (HTTP ${res.statusCode})`, { status: res.statusCode });
-      }
       if (res.statusCode !== 200) {
+        const json = parseAnswer(bytes, `${base}${path}`, res.statusCode);
         const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
         throw new AgentError(error?.code === 'ERR_STORE_AGENT_BANNED' || error?.code === 'ERR_SERVER_AGENT_BANNED' ? 'ERR_AGENT_BANNED' : 'ERR_AGENT_SERVER_REFUSED', `server refused ${method} ${path} (HTTP ${res.statusCode}): ${error?.message ?? 'no reason given'}${error?.code ? ` [${error.code}]` : ''}`, {
           status: res.statusCode,
           ...(error?.code === undefined ? {} : { serverCode: error.code }),
         });
       }
-      return json as T;
+      return bytes;
     }
     this.#setReachable(false);
     throw new AgentError('ERR_AGENT_SERVER_UNREACHABLE', `no server reachable: ${failures.join('; ')}`);
@@ -108,7 +112,16 @@ export class ServerClient {
   }
 }
 
-async function readLimited(res: Dispatcher.ResponseData): Promise<string> {
+/** The JSON of a server answer (undefined when empty). */
+export function parseAnswer(bytes: Buffer, where: string, status: number): unknown {
+  try {
+    return bytes.length === 0 ? undefined : JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new AgentError('ERR_AGENT_SERVER_REFUSED', `server ${where}: answer is not JSON (HTTP ${status})`, { status });
+  }
+}
+
+async function readLimited(res: Dispatcher.ResponseData): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {
@@ -119,7 +132,7 @@ async function readLimited(res: Dispatcher.ResponseData): Promise<string> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function describe(err: unknown): string {

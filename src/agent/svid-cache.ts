@@ -45,6 +45,7 @@ export class SvidCache extends EventEmitter {
   #federated = new Map<string, Bundle>();
   #revokedSerials = new Set<string>();
   #revokedIds = new Map<string, number>();
+  #revocationList: readonly Revocation[] | undefined;
   #policies: AgentPolicies = { revision: '', policies: [] };
   #entriesSynced = false;
   #version = 0;
@@ -163,7 +164,13 @@ export class SvidCache extends EventEmitter {
         if (known === undefined || !known.equals(b)) differs = true;
       }
     }
-    if (!differs) return false;
+    if (!differs) {
+      // The same content: keep the caller's objects (the sync hands the same ones back while nothing changes,
+      // and equals() is then a reference check). Nothing served changes, so no version bump.
+      this.#bundle = own;
+      this.#federated = new Map(federated);
+      return false;
+    }
     this.#bundle = own;
     this.#federated = new Map(federated);
     this.changed();
@@ -171,11 +178,16 @@ export class SvidCache extends EventEmitter {
   }
 
   setRevocations(list: readonly Revocation[]): number {
+    // The very list of last time (the sync hands it back while the server's answer is unchanged): every SVID
+    // held was checked against it then, or on arrival (putSvids).
+    if (list === this.#revocationList) return 0;
+    this.#revocationList = list;
     this.#revokedSerials = new Set(list.filter((r) => r.serialNumber !== null && r.serialNumber !== '').map((r) => r.serialNumber!.toLowerCase()));
     this.#revokedIds = new Map();
     // A revocation refuses every SVID of that ID issued before it (docs/server-api.md, POST /v1/revoke).
     for (const r of list) this.#revokedIds.set(r.spiffeId, Math.max(this.#revokedIds.get(r.spiffeId) ?? 0, r.createdAt * 1000));
     let dropped = 0;
+    if (this.#revokedSerials.size === 0 && this.#revokedIds.size === 0) return 0; // nothing can be revoked
     for (const [id, svid] of this.#svids) {
       if (this.isRevoked(svid)) {
         this.#svids.delete(id);

@@ -12,8 +12,9 @@ import { Bundle } from '../spiffe/bundle.js';
 import { AgentError } from './agent-error.js';
 import type { AgentIdentity } from './agent-identity.js';
 import { readEntry, type AgentEntry } from './entry.js';
+import { AnswerMemo } from './answer-memo.js';
 import { Backoff } from './rotation.js';
-import type { ServerClient } from './server-client.js';
+import { parseAnswer, type ServerClient } from './server-client.js';
 import type { AgentPolicies, Revocation, SvidCache } from './svid-cache.js';
 
 export interface SyncOptions {
@@ -41,6 +42,7 @@ export class Syncer extends EventEmitter {
   #watchLoop: Promise<void> | undefined;
   #disowned = false;
   readonly #closing = new AbortController();
+  readonly #answers = new AnswerMemo();
   lastSyncAt = 0;
 
   constructor(options: SyncOptions) {
@@ -112,35 +114,23 @@ export class Syncer extends EventEmitter {
     const { cache, identity, client, log } = this.#o;
     const d = identity.dispatcher;
     try {
-      const [entries, bundles, revocations, policies] = await Promise.all([
-        client.call<{ entries: unknown[] }>(d, 'GET', '/agent/v1/entries'),
-        client.call<{ trustDomain: string; bundle: unknown; federated?: Record<string, unknown> }>(d, 'GET', '/agent/v1/bundles'),
-        client.call<{ revocations: Revocation[] }>(d, 'GET', '/agent/v1/revocations'),
-        client.call<AgentPolicies>(d, 'GET', '/agent/v1/policies'),
+      // An answer identical to the last one is not parsed again (AnswerMemo): the same objects come back.
+      const read = async <T>(path: string, derive: (json: any) => T): Promise<T> => {
+        const bytes = await client.callBytes(d, 'GET', path);
+        return this.#answers.get(path, bytes, (b) => derive(parseAnswer(b, `${client.currentUrl}${path}`, 200)));
+      };
+      const [list, { own, federated }, revocations, policies] = await Promise.all([
+        read('/agent/v1/entries', (json: { entries?: unknown[] }) => readEntries(json.entries ?? [], log)),
+        read('/agent/v1/bundles', (json: { trustDomain: string; bundle: unknown; federated?: Record<string, unknown> }) => readBundles(json, log)),
+        read('/agent/v1/revocations', (json: { revocations?: Revocation[] }) => json.revocations ?? []),
+        read('/agent/v1/policies', (json: AgentPolicies): AgentPolicies => ({ revision: String(json.revision ?? ''), policies: json.policies ?? [] })),
       ]);
-      const own = Bundle.parse(JSON.stringify(bundles.bundle), bundles.trustDomain);
-      const federated = new Map<string, Bundle>();
-      for (const [td, doc] of Object.entries(bundles.federated ?? {})) {
-        try {
-          federated.set(td, Bundle.parse(JSON.stringify(doc), td));
-        } catch (err) {
-          log.warn({ trustDomain: td, err: (err as Error).message }, 'federated bundle from the server is invalid; left out');
-        }
-      }
-      const list: AgentEntry[] = [];
-      for (const raw of entries.entries ?? []) {
-        try {
-          list.push(readEntry(raw));
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, 'an entry from the server is malformed; left out');
-        }
-      }
       // Revocations first: an SVID revoked and re-listed in one sync is dropped.
-      cache.setRevocations(revocations.revocations ?? []);
+      cache.setRevocations(revocations);
       identity.setBundle(own);
       cache.setBundles(own, federated);
       const diff = cache.setEntries(list);
-      cache.setPolicies({ revision: String(policies.revision ?? ''), policies: policies.policies ?? [] });
+      cache.setPolicies(policies);
       if (diff.added + diff.removed + diff.changed > 0) log.info({ entries: list.length, ...diff }, 'entries synced');
       this.#backoff.reset();
       this.lastSyncAt = Date.now();
@@ -200,6 +190,33 @@ export class Syncer extends EventEmitter {
       await sleep(this.#watchBackoff.next(), this.#closing.signal);
     }
   }
+}
+
+/** The entries of an answer; a malformed one is left out (and logged). */
+function readEntries(raw: readonly unknown[], log: SyncOptions['log']): AgentEntry[] {
+  const list: AgentEntry[] = [];
+  for (const item of raw) {
+    try {
+      list.push(readEntry(item));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'an entry from the server is malformed; left out');
+    }
+  }
+  return list;
+}
+
+/** Our bundle (an invalid one fails the sync) and the federated ones (an invalid one is left out, and logged). */
+function readBundles(answer: { trustDomain: string; bundle: unknown; federated?: Record<string, unknown> }, log: SyncOptions['log']): { own: Bundle; federated: Map<string, Bundle> } {
+  const own = Bundle.parse(JSON.stringify(answer.bundle), answer.trustDomain);
+  const federated = new Map<string, Bundle>();
+  for (const [td, doc] of Object.entries(answer.federated ?? {})) {
+    try {
+      federated.set(td, Bundle.parse(JSON.stringify(doc), td));
+    } catch (err) {
+      log.warn({ trustDomain: td, err: (err as Error).message }, 'federated bundle from the server is invalid; left out');
+    }
+  }
+  return { own, federated };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -146,6 +146,7 @@ export class Bundle implements X509BundleSource, JwtBundleSource {
 
   /** True when both bundles hold the same authorities and metadata. */
   equals(other: Bundle): boolean {
+    if (other === this) return true; // bundles are immutable; the agent's sync hands the same one back when nothing changed
     return JSON.stringify(this.toJSON()) === JSON.stringify(other.toJSON()) && this.trustDomain.equals(other.trustDomain);
   }
 }

@@ -8,6 +8,7 @@
  * X509Svid.parse.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { test } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import { encodePem } from '../../src/spiffe/pem.js';
 import { publicKeyFromCsr } from '../../src/ca/csr.js';
-import { ConnectionAttestations, recordPeer } from '../../src/agent/attestors/attest-caller.js';
+import { ConnectionAttestations, recordPeer, releasePeer } from '../../src/agent/attestors/attest-caller.js';
 import { ExeHasher } from '../../src/agent/attestors/exe-hash.js';
 import { linuxProc, type ProcReader } from '../../src/agent/attestors/proc.js';
 import { UnixAttestor } from '../../src/agent/attestors/unix.js';
@@ -25,7 +26,8 @@ import { startWorkloadEndpoint } from '../../src/agent/workload-api/endpoint.js'
 import { KeyedTokenBuckets } from '../../src/guard/token-bucket.js';
 import { firstMessages, securityHeader, workloadClient } from './support/grpc-client.js';
 import type { AgentEntry } from '../../src/agent/entry.js';
-import { SvidCache } from '../../src/agent/svid-cache.js';
+import { SvidCache, type Revocation } from '../../src/agent/svid-cache.js';
+import { AnswerMemo } from '../../src/agent/answer-memo.js';
 import { SvidRotator, type SignedSvid } from '../../src/agent/svid-rotator.js';
 
 function fakeProc(): { proc: ProcReader; set(start: string, uid?: number): void; gone(v: boolean): void } {
@@ -90,6 +92,40 @@ test('attestation runs once per connection; every call still checks that the pid
   const pending = cache.selectors(conn3);
   set('300');
   await assert.rejects(pending, (e: any) => e.code === 'ERR_AGENT_PID_REUSED');
+});
+
+test('the /proc files kept for a connection see the real process: a seteuid or setegid since it connected, and its exit', { skip: process.getuid?.() !== 0 ? 'needs root (the child changes its effective ids)' : false }, async (t) => {
+  // A child that changes its effective ids on signals, as a workload that drops privileges after connecting.
+  const child = spawn(process.execPath, ['-e', `
+    process.on('SIGUSR1', () => { process.seteuid(4242); console.log('uid'); });
+    process.on('SIGUSR2', () => { process.seteuid(0); process.setegid(4343); console.log('gid'); });
+    process.on('SIGHUP', () => { process.setegid(0); console.log('root'); });
+    setInterval(() => {}, 1000); console.log('ready');`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const said = (): Promise<void> => new Promise((r) => child.stdout!.once('data', () => r()));
+  await said();
+  const checks = new ConnectionAttestations([{ name: 'test', attest: async () => [{ type: 'unix', value: 'uid:0' }] }], linuxProc);
+  const peer = recordPeer({ pid: child.pid!, uid: 0, gid: 0 }, linuxProc);
+  t.after(() => releasePeer(peer));
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0']);
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0'], 'warm: the kept files are read again');
+
+  child.kill('SIGUSR1');
+  await said();
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'a new effective uid');
+  child.kill('SIGUSR2');
+  await said();
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'a new effective gid');
+
+  // Back to the ids it connected with: served again. Then gone: a root caller that exited (its /proc
+  // directory now shows uid and gid 0, like the caller's) is refused too.
+  child.kill('SIGHUP');
+  await said();
+  assert.deepEqual([...(await checks.selectors(peer)).selectors], ['unix:uid:0']);
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  await assert.rejects(checks.selectors(peer), (e: any) => e.code === 'ERR_AGENT_PID_REUSED', 'the process is gone');
 });
 
 test('concurrent callers running the same executable share one hash of it', async () => {
@@ -212,4 +248,30 @@ test('the executable is hashed only while an entry selects on unix:sha256; an op
   assert.equal(cache.selectorGeneration, g0 + 1);
   cache.setEntries([byUid]);
   assert.equal(cache.hashSelectorsWanted, false);
+});
+
+test('the sync\'s shortcuts keep their guarantees: an identical answer hands back the same objects, the same revocation list again drops nothing new, and SVIDs arriving later are still checked against it', () => {
+  const memo = new AnswerMemo();
+  let parses = 0;
+  const derive = (b: Buffer) => (parses++, JSON.parse(b.toString('utf8')) as { n: number });
+  const first = memo.get('/x', Buffer.from('{"n":1}'), derive);
+  assert.equal(memo.get('/x', Buffer.from('{"n":1}'), derive), first, 'same bytes: the same object, not parsed again');
+  assert.equal(parses, 1);
+  assert.deepEqual(memo.get('/x', Buffer.from('{"n":2}'), derive), { n: 2 });
+  assert.throws(() => memo.get('/x', Buffer.from('{'), derive));
+  assert.deepEqual(memo.get('/x', Buffer.from('{"n":2}'), derive), { n: 2 }, 'a failed answer is not kept');
+
+  const cache = new SvidCache();
+  cache.setEntries([entry('a', `spiffe://${TD}/a`), entry('b', `spiffe://${TD}/b`)]);
+  const svid = (entryId: string, serialNumber: string, requestedAt = Date.now()) => ({ entryId, entryRevision: 1, spiffeId: `spiffe://${TD}/${entryId}`, chain: [], key: Buffer.alloc(0), serialNumber, requestedAt, expiresAt: Date.now() + 3600_000, rotateAt: Date.now() + 1800_000 });
+  assert.equal(cache.putSvids([svid('a', 'AA01'), svid('b', 'BB01', Date.now() - 60_000)]), 2);
+  const none: Revocation[] = [];
+  assert.equal(cache.setRevocations(none), 0);
+  const list: Revocation[] = [{ spiffeId: `spiffe://${TD}/a`, serialNumber: 'aa01', createdAt: 0, expiresAt: 0 }, { spiffeId: `spiffe://${TD}/b`, serialNumber: null, createdAt: Math.floor(Date.now() / 1000) - 30, expiresAt: 0 }];
+  assert.equal(cache.setRevocations(list), 2, 'a revoked serial, and an ID revoked after the SVID was asked for');
+  assert.equal(cache.svidCount, 0);
+  assert.equal(cache.setRevocations(list), 0, 'the same list again');
+  assert.equal(cache.putSvids([svid('a', 'AA01'), svid('b', 'BB02', Date.now() - 60_000), svid('b', 'BB03')]), 1, 'later SVIDs are checked on arrival: only the one asked for after the revocation is kept');
+  assert.equal(cache.svid('b')?.serialNumber, 'BB03');
+  assert.equal(cache.setRevocations([...list]), 0, 'an equal new list: checked again, nothing to drop');
 });

@@ -7,6 +7,7 @@
  */
 import { AgentError } from '../agent-error.js';
 import { ConnectionAttestations, type ConnectedPeer } from '../attestors/attest-caller.js';
+import type { CallEnd } from './call-end.js';
 import type { CallContext } from './grpc-server.js';
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
 import type { WorkloadApiDeps } from './handlers.js';
@@ -17,6 +18,7 @@ export type Snapshot = (selectors: ReadonlySet<string>) => Uint8Array | 'wait';
 export class CallRunner {
   readonly #deps: WorkloadApiDeps;
   readonly #attestations: ConnectionAttestations;
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(deps: WorkloadApiDeps) {
     this.#deps = deps;
@@ -53,36 +55,56 @@ export class CallRunner {
    * again before the next snapshot. `onSent` counts what was served.
    */
   async stream(call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, options: { events?: readonly string[]; onSent?: () => void } = {}): Promise<void> {
-    const events = options.events ?? ['change'];
-    let last: Buffer | undefined;
+    const events = options.events ?? CHANGE;
+    let last: Uint8Array | undefined;
     let selectors = first;
-    while (!call.signal.aborted) {
+    while (!call.end.ended) {
       if (call.connection.ok && this.#attestations.stale(call.connection.value)) selectors = await this.attest(call, false);
       const answer = snapshot(selectors);
-      if (answer !== 'wait') {
-        const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
-        if (last === undefined || !last.equals(bytes)) {
-          send(answer);
-          last = bytes;
-          options.onSent?.();
-        }
+      if (answer !== 'wait' && !sameBytes(last, answer)) {
+        send(answer);
+        last = answer;
+        options.onSent?.();
       }
-      await this.#nextEvent(call.signal, events);
+      await this.#nextEvent(call.end, events);
     }
   }
 
   /** Resolves at the next cache event in `events`, or when the call ends. */
-  #nextEvent(signal: AbortSignal, events: readonly string[]): Promise<void> {
-    const cache = this.#deps.cache;
+  #nextEvent(end: CallEnd, events: readonly string[]): Promise<void> {
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
+      if (end.ended) return resolve();
       const done = (): void => {
-        for (const e of events) cache.off(e, done);
-        signal.removeEventListener('abort', done);
+        for (const e of events) this.#waitersOf(e).delete(done);
+        end.offEnd(done);
         resolve();
       };
-      for (const e of events) cache.on(e, done);
-      signal.addEventListener('abort', done);
+      for (const e of events) this.#waitersOf(e).add(done);
+      end.onEnd(done);
     });
   }
+
+  /**
+   * The streams waiting for a cache event. One cache listener per event for
+   * the whole runner, not one per stream: a stream leaving is a Set delete,
+   * not a scan of every open stream's listener.
+   */
+  #waitersOf(event: string): Set<() => void> {
+    let waiters = this.#waiters.get(event);
+    if (waiters === undefined) {
+      const set = (waiters = new Set());
+      this.#waiters.set(event, set);
+      this.#deps.cache.on(event, () => {
+        for (const wake of [...set]) wake(); // each removes itself
+      });
+    }
+    return waiters;
+  }
+}
+
+const CHANGE: readonly string[] = Object.freeze(['change']);
+
+/** Snapshots are often the very same (cached) bytes: compared by identity first. */
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && (a === b || Buffer.compare(a, b) === 0);
 }

@@ -7,6 +7,8 @@
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
 
 const HEADER = 5;
+/** Shared by every reader until bytes come (a zero-length buffer holds nothing to change). */
+const EMPTY = Buffer.alloc(0);
 
 export function frameMessage(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(HEADER + message.length);
@@ -18,7 +20,7 @@ export function frameMessage(message: Uint8Array): Buffer {
 
 export class FrameReader {
   readonly #max: number;
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   readonly messages: Buffer[] = [];
 
   constructor(maxMessageBytes: number) {

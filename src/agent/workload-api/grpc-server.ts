@@ -16,6 +16,7 @@
  */
 import http2, { constants, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { CallEnd } from './call-end.js';
 import { FrameReader, frameMessage } from './grpc-frames.js';
 import { GrpcCallError, GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from './grpc-status.js';
 
@@ -28,8 +29,8 @@ export interface CallContext<P = ConnectionInfo> {
   readonly rawHeaders: readonly string[];
   /** From `onConnection`, or the error it threw. */
   readonly connection: { ok: true; value: P } | { ok: false; error: unknown };
-  /** Aborted when the caller goes away (cancel, RST_STREAM, closed connection). */
-  readonly signal: AbortSignal;
+  /** Ends when the call is done or the caller goes away (cancel, RST_STREAM, closed connection). */
+  readonly end: CallEnd;
 }
 
 export type UnaryHandler<P> = (request: Buffer, call: CallContext<P>) => Promise<Uint8Array>;
@@ -54,8 +55,12 @@ export interface GrpcServerOptions<P> {
 }
 
 const kConnection = Symbol('meshward.grpc.connection');
-/** The abort reason of every call's signal (the call ended: done, cancelled or closed). */
-const CALL_ENDED = Object.freeze(new Error('the call ended'));
+const ignore = (): void => undefined;
+const kCallEnd = Symbol('meshward.grpc.callEnd');
+/** The one 'close'/'aborted' listener of every stream: ends the stream's call (no closure per call). */
+function endStreamCall(this: ServerHttp2Stream): void {
+  (this as unknown as Record<symbol, CallEnd>)[kCallEnd]!.end();
+}
 const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;.*)?$/;
 
 export function createGrpcServer<P>(options: GrpcServerOptions<P>): Http2Server {
@@ -82,7 +87,7 @@ export function createGrpcServer<P>(options: GrpcServerOptions<P>): Http2Server 
   server.on('session', (session: Http2Session) => session.on('error', (err) => onError(err, 'session')));
 
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: unknown) => {
-    stream.on('error', () => undefined); // a reset stream: nothing to do
+    stream.on('error', ignore); // a reset stream: nothing to do
     handleStream(stream, headers, rawHeaders as unknown as string[], options, maxRequestBytes, maxQueued).catch((err) => {
       onError(err, 'call');
       endWithStatus(stream, GrpcStatus.INTERNAL, 'internal error');
@@ -101,47 +106,46 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
     return;
   }
   const method = String(headers[':path'] ?? '');
-  const socket = stream.session?.socket as unknown as Record<symbol, unknown> | undefined;
-  const connection = (socket?.[kConnection] as CallContext<P>['connection'] | undefined) ?? { ok: false as const, error: new Error('connection not registered') };
-  const aborter = new AbortController();
-  // A constant reason: abort() without one builds a DOMException (and its stack) on every call.
-  const abort = (): void => aborter.abort(CALL_ENDED);
-  stream.once('close', abort);
-  stream.once('aborted', abort);
-  const call: CallContext<P> = { method, headers, rawHeaders, connection, signal: aborter.signal };
+  const connection = connectionOf<P>(stream) ?? { ok: false as const, error: new Error('connection not registered') };
+  const end = new CallEnd();
+  // Never removed: the stream goes away with the call, and end() acts once.
+  (stream as unknown as Record<symbol, CallEnd>)[kCallEnd] = end;
+  stream.on('close', endStreamCall);
+  stream.on('aborted', endStreamCall);
+  const call: CallContext<P> = { method, headers, rawHeaders, connection, end };
   try {
     options.precheck?.(call);
     const entry = Object.hasOwn(options.methods, method) ? options.methods[method] : undefined;
     if (entry === undefined) throw new GrpcCallError(GrpcStatus.UNIMPLEMENTED, `unknown method ${method.slice(0, 200)}`);
-    const request = await readRequest(stream, maxRequestBytes, aborter.signal);
-    if (aborter.signal.aborted) return;
+    const request = await readRequest(stream, maxRequestBytes, end);
+    if (end.ended) return;
     if (entry.kind === 'unary') {
       const answer = await entry.handler(request, call);
-      if (aborter.signal.aborted) return;
+      if (end.ended) return;
       sendHeaders(stream);
       stream.write(frameMessage(answer));
       endWithTrailers(stream, GrpcStatus.OK, '');
     } else {
       let started = false;
       await entry.handler(request, call, (message) => {
-        if (aborter.signal.aborted || stream.destroyed) return;
+        if (end.ended || stream.destroyed) return;
         if (!started) {
           sendHeaders(stream);
           started = true;
         }
         if (stream.writableLength > maxQueued) {
-          aborter.abort(CALL_ENDED);
+          end.end();
           endWithTrailers(stream, GrpcStatus.RESOURCE_EXHAUSTED, 'client is not reading its stream');
           return;
         }
         stream.write(framedMessage(message));
       });
-      if (aborter.signal.aborted) return;
+      if (end.ended) return;
       if (started) endWithTrailers(stream, GrpcStatus.OK, '');
       else endWithStatus(stream, GrpcStatus.OK, '');
     }
   } catch (err) {
-    if (aborter.signal.aborted && !(err instanceof GrpcCallError)) return;
+    if (end.ended && !(err instanceof GrpcCallError)) return;
     if (err instanceof GrpcCallError) {
       if (stream.headersSent) endWithTrailers(stream, err.status, err.message);
       else endWithStatus(stream, err.status, err.message);
@@ -149,20 +153,29 @@ async function handleStream<P>(stream: ServerHttp2Stream, headers: IncomingHttpH
     }
     throw err;
   } finally {
-    stream.off('close', abort);
-    stream.off('aborted', abort);
-    aborter.abort(CALL_ENDED);
+    end.end();
   }
 }
 
+/**
+ * What onConnection gave for the stream's connection. Read through the
+ * session's socket proxy once (the session is made before our 'connection'
+ * listener runs, so not earlier), then kept on the session itself.
+ */
+function connectionOf<P>(stream: ServerHttp2Stream): CallContext<P>['connection'] | undefined {
+  const session = stream.session as unknown as Record<symbol, CallContext<P>['connection'] | undefined> | undefined;
+  if (session === undefined) return undefined;
+  return (session[kConnection] ??= (stream.session!.socket as unknown as Record<symbol, CallContext<P>['connection'] | undefined>)[kConnection]);
+}
+
 /** The one request message. */
-function readRequest(stream: ServerHttp2Stream, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+function readRequest(stream: ServerHttp2Stream, maxBytes: number, end: CallEnd): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const reader = new FrameReader(maxBytes);
     const done = (err: unknown, value?: Buffer): void => {
       stream.off('data', onData);
       stream.off('end', onEnd);
-      signal.removeEventListener('abort', onAbort);
+      end.offEnd(onAbort);
       if (err) reject(err);
       else resolve(value!);
     };
@@ -182,13 +195,17 @@ function readRequest(stream: ServerHttp2Stream, maxBytes: number, signal: AbortS
     const onAbort = (): void => done(null, Buffer.alloc(0));
     stream.on('data', onData);
     stream.on('end', onEnd);
-    signal.addEventListener('abort', onAbort);
+    end.onEnd(onAbort);
   });
 }
 
-/** Built once: node:http2 copies headers and trailers objects, so they can be shared by every call. */
+/**
+ * Built once: node:http2 copies headers and trailers objects, so they can be shared by every call.
+ * No `date` header (node adds one unless told not to): gRPC has no use for it.
+ */
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' });
-const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true });
+const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
+const TRAILERS_ONLY_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK) });
 
 /** Framed bytes of messages sent again and again (cached answers), by message identity. */
@@ -223,7 +240,7 @@ function endWithStatus(stream: ServerHttp2Stream, status: GrpcStatusCode, messag
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) return endWithTrailers(stream, status, message);
   try {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity', ...statusHeaders(status, message) }, { endStream: true });
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity', ...statusHeaders(status, message) }, TRAILERS_ONLY_OPTIONS);
   } catch {
     stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }

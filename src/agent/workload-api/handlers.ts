@@ -46,8 +46,9 @@ export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: Ca
 
   const runner = options.runner ?? new CallRunner(deps);
   const attest = (call: CallContext<ConnectedPeer>): Promise<ReadonlySet<string>> => runner.attest(call);
+  const x509Served = { onSent: (): void => deps.metrics?.countServed('x509') }; // made once, not per call
   const stream = (call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void, first: ReadonlySet<string>, snapshot: Snapshot, kind?: 'x509'): Promise<void> =>
-    runner.stream(call, send, first, snapshot, kind === 'x509' ? { onSent: () => deps.metrics?.svidsServed.inc({ kind: 'x509' }) } : {});
+    runner.stream(call, send, first, snapshot, kind === 'x509' ? x509Served : {});
 
   const federatedFor = (entries: readonly AgentEntry[]): Map<string, Bundle> => {
     const out = new Map<string, Bundle>();
@@ -62,6 +63,16 @@ export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: Ca
 
   const x509Svids = (selectors: ReadonlySet<string>): Uint8Array | 'wait' => {
     if (!cache.ready) return 'wait';
+    // A connection keeps one selector set: its answer is kept with it until the cache changes (no match per call).
+    const mine = byConnection.get(selectors);
+    if (mine !== undefined && mine.version === cache.version) return mine.bytes;
+    const bytes = encodeX509Svids(selectors);
+    if (bytes !== 'wait') byConnection.set(selectors, { version: cache.version, bytes });
+    return bytes;
+  };
+  const byConnection = new WeakMap<ReadonlySet<string>, { version: number; bytes: Uint8Array }>();
+
+  const encodeX509Svids = (selectors: ReadonlySet<string>): Uint8Array | 'wait' => {
     const entries = cache.match(selectors);
     if (entries.length === 0) throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, NO_IDENTITY);
     const key = entries.map((e) => e.id).join(',');
@@ -109,13 +120,15 @@ export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: Ca
   };
 
   const path = (m: string): string => `/${SERVICE_NAME}/${m}`;
-  const counted = <A extends unknown[]>(method: string, fn: (...args: A) => Promise<any>) => async (...args: A): Promise<any> => {
+  // Three plain parameters (a unary method gets no `send`): no rest array per call.
+  type Handler<R> = (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void) => Promise<R>;
+  const counted = <R>(method: string, fn: Handler<R>) => async (request: Buffer, call: CallContext<ConnectedPeer>, send?: (m: Uint8Array) => void): Promise<R> => {
     try {
-      const r = await fn(...args);
-      deps.metrics?.calls.inc({ method, code: 'OK' });
+      const r = await fn(request, call, send!);
+      deps.metrics?.countCall(method, 'OK');
       return r;
     } catch (err) {
-      deps.metrics?.calls.inc({ method, code: err instanceof GrpcCallError ? codeName(err.status) : 'INTERNAL' });
+      deps.metrics?.countCall(method, err instanceof GrpcCallError ? codeName(err.status) : 'INTERNAL');
       throw err;
     }
   };
@@ -190,7 +203,7 @@ export function workloadApiMethods(deps: WorkloadApiDeps, options: { runner?: Ca
           }
           svids.push({ spiffe_id: e.spiffeId, svid: token, hint: e.hint });
         }
-        deps.metrics?.svidsServed.inc({ kind: 'jwt' }, svids.length);
+        deps.metrics?.countServed('jwt', svids.length);
         return encode(proto.JWTSVIDResponse, { svids });
       }),
     },

@@ -84,9 +84,9 @@ export function policyDistributionMethods(deps: WorkloadApiDeps, options: { runn
   const counted = async (request: Buffer, call: CallContext<ConnectedPeer>, send: (m: Uint8Array) => void): Promise<void> => {
     try {
       await handler(request, call, send);
-      deps.metrics?.calls.inc({ method: 'WatchPolicies', code: 'OK' });
+      deps.metrics?.countCall('WatchPolicies', 'OK');
     } catch (err) {
-      deps.metrics?.calls.inc({ method: 'WatchPolicies', code: err instanceof GrpcCallError ? codeName(err.status) : 'INTERNAL' });
+      deps.metrics?.countCall('WatchPolicies', err instanceof GrpcCallError ? codeName(err.status) : 'INTERNAL');
       throw err;
     }
   };
