@@ -123,8 +123,12 @@ export class PostgresAuditSink implements AuditSink {
     if (records.length === 0) return; // every commit below is already as durable as asked
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient | undefined;
+      let broken: Error | undefined;
+      // a connection dropped between queries emits 'error' on the checked-out client: never uncaught
+      const onError = (e: Error) => (broken = e);
       try {
         client = await this.pool.connect();
+        client.on('error', onError);
         if (this.#stale) await this.#readHead(client);
         const { lines, head } = sealBatch(this.#head, records);
         const values: unknown[] = [];
@@ -141,12 +145,14 @@ export class PostgresAuditSink implements AuditSink {
         await client.query(`INSERT INTO ${this.table} (stream, seq, prev, hash, line) VALUES ${rows.join(', ')}`, values);
         await client.query('COMMIT');
         this.#head = head;
+        client.off('error', onError);
         client.release();
         return;
       } catch (err) {
         if (client) {
-          await client.query('ROLLBACK').catch(() => {});
-          client.release();
+          await client.query('ROLLBACK').catch((e: Error) => (broken ??= e));
+          client.off('error', onError);
+          client.release(broken);
         }
         this.#stale = true; // another writer on this stream, or an unknown outcome: read the head again
         if ((err as { code?: string })?.code === '23505' && attempt < 3) continue;

@@ -103,6 +103,11 @@ export class PostgresRunner implements SqlRunner {
       throw this.errors.unavailable(err);
     }
     let broken: Error | undefined;
+    // A checked-out client whose connection drops between queries emits
+    // 'error' with no pool listener on it: without ours that is an uncaught
+    // exception. The pending or next query reports the failure.
+    const onError = (e: Error) => (broken = e);
+    client.on('error', onError);
     try {
       await this.query(client, { sql: 'BEGIN', params: [] });
       const result = await body(client);
@@ -113,6 +118,7 @@ export class PostgresRunner implements SqlRunner {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
