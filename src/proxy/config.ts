@@ -78,6 +78,8 @@ export interface JwtConfig {
   readonly forwardOriginalToken: boolean;
   /** Accept each token once (jti, else its hash) until it expires. Clients must then fetch a token per request. */
   readonly replay: boolean;
+  /** Refuse tokens without `kid` (go-spiffe, SECURITY-CASES 25); default true. */
+  readonly requireKeyId: boolean;
 }
 
 /** Envoy outlier detection (consecutive 5xx) for a destination with several endpoints. */
@@ -290,8 +292,8 @@ function inbound(v: unknown): InboundConfig | undefined {
   if (serials.some((s) => !/^[0-9a-fA-F:]+$/.test(s))) throw configError(`${key}.revokedSerials`, 'serials are hex strings');
   let jwt: InboundConfig['jwt'];
   if (v.jwt !== undefined) {
-    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required?, forwardOriginalToken?, replay? }');
-    known(v.jwt, `${key}.jwt`, ['audience', 'required', 'forwardOriginalToken', 'replay']);
+    if (!isObj(v.jwt)) throw configError(`${key}.jwt`, 'expected { audience, required?, forwardOriginalToken?, replay?, requireKeyId? }');
+    known(v.jwt, `${key}.jwt`, ['audience', 'required', 'forwardOriginalToken', 'replay', 'requireKeyId']);
     if (protocol === 'tcp') throw configError(`${key}.jwt`, 'JWT-SVID authentication needs HTTP; it cannot apply with protocol: tcp');
     const audience = strList(v.jwt.audience, `${key}.jwt.audience`);
     if (!audience || audience.length === 0) throw configError(`${key}.jwt.audience`, 'at least one audience is required');
@@ -300,6 +302,7 @@ function inbound(v: unknown): InboundConfig | undefined {
       required: bool(v.jwt.required, `${key}.jwt.required`, false),
       forwardOriginalToken: bool(v.jwt.forwardOriginalToken, `${key}.jwt.forwardOriginalToken`, false),
       replay: bool(v.jwt.replay, `${key}.jwt.replay`, false),
+      requireKeyId: bool(v.jwt.requireKeyId, `${key}.jwt.requireKeyId`, true),
     };
   }
   return {

@@ -55,7 +55,7 @@ const REASONS: Readonly<Record<string, string>> = {
   ERR_JWT_SVID_UNKNOWN_KEY_ID: 'jwt-signature',
   ERR_JWT_SVID_NO_MATCHING_KEY: 'jwt-signature',
   ERR_JWT_SVID_ALG_KEY_MISMATCH: 'jwt-signature',
-  ERR_JWT_SVID_MISSING_KEY_ID: 'jwt-signature',
+  ERR_JWT_SVID_MISSING_KEY_ID: 'jwt-no-key-id',
   ERR_JWT_SVID_UNSUPPORTED_ALG: 'jwt-algorithm',
 };
 
@@ -76,6 +76,7 @@ export function jwtAuthentication(options: JwtFilterOptions): (ctx: InboundConte
   const auth: JwtSvidAuthOptions = {
     audience: config.audience,
     allowMissing: !config.required,
+    requireKeyId: config.requireKeyId,
     // one memory per proxy process, like every other guard here
     ...(config.replay ? { replay: new JtiReplayCache() } : {}),
   };

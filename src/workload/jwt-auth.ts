@@ -133,6 +133,8 @@ export interface JwtSvidAuthOptions {
   readonly allowMissing?: boolean;
   /** Clock skew in seconds (default 30, at most 300). */
   readonly leeway?: number;
+  /** Refuse tokens without `kid`, as go-spiffe does (SECURITY-CASES 25). Default false (JWT-SVID.md §2.2 makes it optional). */
+  readonly requireKeyId?: boolean;
 }
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -171,7 +173,7 @@ export function authenticateJwtSvid(req: AnyRequest, options: JwtSvidAuthOptions
   const token = match[1]!;
   let svid: JwtSvid;
   try {
-    svid = JwtSvid.parseAndValidate(token, bundles, options.audience, options.leeway !== undefined ? { leeway: options.leeway } : undefined);
+    svid = JwtSvid.parseAndValidate(token, bundles, options.audience, options.leeway !== undefined || options.requireKeyId === true ? { leeway: options.leeway, requireKeyId: options.requireKeyId } : undefined);
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) throw err;
     throw new HttpAuthError('ERR_WORKLOAD_JWT_INVALID', 401, `JWT-SVID is not valid: ${(err as Error).message}`, { cause: err });

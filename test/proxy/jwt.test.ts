@@ -6,7 +6,8 @@
  * forwarded, a low lockout threshold.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { sign } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ metrics: { bind: 127.0.0.1:0 }
     writeFileSync(
       cfgB,
       `${identity}
-inbound: { listen: 127.0.0.1:0, app: 127.0.0.1:${app.port}, jwt: { audience: [${AUD}], required: true, replay: true, forwardOriginalToken: true } }
+inbound: { listen: 127.0.0.1:0, app: 127.0.0.1:${app.port}, jwt: { audience: [${AUD}], required: true, replay: true, forwardOriginalToken: true, requireKeyId: false } }
 lockout: { maxFailures: 3, windowMs: 60000, cooldownMs: 60000 }
 metrics: { bind: 127.0.0.1:0 }
 `,
@@ -152,6 +153,11 @@ metrics: { bind: 127.0.0.1:0 }
     const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
     assertInvalidToken(await call(a, '/jwt/x', bearer(`${b64({ ...header, alg: 'none' })}.${p}.`)), 'jwt-algorithm');
     assertInvalidToken(await call(a, '/jwt/x', bearer('not-a-jwt')), 'jwt-malformed');
+    // no kid, properly signed by our own JWT key: refused (go-spiffe, SECURITY-CASES 25)
+    const keyFile = readdirSync(join(pki.dir, 'ca')).find((f) => f.startsWith('jwt-') && f.endsWith('.key'))!;
+    const noKidHead = b64({ alg: header.alg, typ: 'JWT' });
+    const noKidSig = sign('sha256', Buffer.from(`${noKidHead}.${p}`), { key: readFileSync(join(pki.dir, 'ca', keyFile)), dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    assertInvalidToken(await call(a, '/jwt/x', bearer(`${noKidHead}.${p}.${noKidSig}`)), 'jwt-no-key-id');
     // a present token that is not Bearer is not "absent"
     assertInvalidToken(await call(a, '/open/x', { authorization: 'Basic b3JkZXI6c2VjcmV0' }), 'jwt-malformed');
 
@@ -161,6 +167,8 @@ metrics: { bind: 127.0.0.1:0 }
     assert.equal(two.headers['www-authenticate'], 'Bearer error="invalid_request"');
 
     assert.equal((await seenByApp(app.port)).length, before);
+    // the kid-less token where requireKeyId is off (b): the keys that fit are tried
+    assert.equal((await call(b, '/x', bearer(`${noKidHead}.${p}.${noKidSig}`))).status, 200);
   });
 
   test('the JWT bundle files are watched: a trust domain\'s new keys are used without a restart', async () => {
@@ -244,12 +252,13 @@ describe('inbound.jwt configuration', () => {
 
   test('defaults, and each error names its key', () => {
     const ok = parseProxyConfig(base({ jwt: { audience: ['a'] } }, { files: { ...files, jwtBundles: { 'spiffe://example.org': 'j.json' } } }), {});
-    assert.deepEqual(ok.inbound?.jwt, { audience: ['a'], required: false, forwardOriginalToken: false, replay: false });
+    assert.deepEqual(ok.inbound?.jwt, { audience: ['a'], required: false, forwardOriginalToken: false, replay: false, requireKeyId: true });
     assert.deepEqual(ok.identity.files?.jwtBundles, { 'example.org': 'j.json' });
     assert.equal(key(base({ jwt: { audience: ['a'] } })), 'identity.files.jwtBundles');
     assert.equal(key(base({ jwt: { audience: [] } })), 'inbound.jwt.audience');
     assert.equal(key(base({ jwt: { audience: ['a'], forward: true } })), 'inbound.jwt.forward');
     assert.equal(key(base({ jwt: { audience: ['a'], replay: 'yes' } })), 'inbound.jwt.replay');
+    assert.equal(key(base({ jwt: { audience: ['a'], requireKeyId: 'no' } })), 'inbound.jwt.requireKeyId');
     assert.equal(key(base({ protocol: 'tcp', jwt: { audience: ['a'] } })), 'inbound.jwt');
     assert.equal(key(base({}, { files: { ...files, jwtBundles: { 'Bad Domain': 'x' } } })), 'identity.files.jwtBundles.Bad Domain');
     assert.equal(key(base({}, { files: { ...files, jwtBundles: { 'example.org': '' } } })), 'identity.files.jwtBundles.example.org');
