@@ -19,7 +19,7 @@ spec:
   action: ALLOW
   rules:
   - from: [{ source: { principals: ["example.org/order", "example.org/auth"] } }]
-    to: [{ operation: { methods: ["POST", "GET"], paths: ["/payment/*", "/public/*"] } }]
+    to: [{ operation: { methods: ["POST", "GET", "HEAD"], paths: ["/payment/*", "/public/*"] } }]
 `;
 
 describe('inbound', () => {
@@ -117,6 +117,19 @@ describe('inbound', () => {
     const r = await callMtls(proxy.inboundPort, pki, { client: order, path: '/public/x/..//payment/../payment/ok?q=1' });
     assert.equal(r.status, 200); // /public/payment/ok matches /public/*
     assert.equal((await seenByApp(app.port)).at(-1)!.url, '/public/payment/ok?q=1');
+  });
+
+  test('app responses with a length pass whole: small ones gathered, large ones streamed, HEAD without a body', async () => {
+    for (const size of [0, 1, 65_536, 65_537, 300_000]) {
+      const r = await callMtls(proxy.inboundPort, pki, { client: order, path: `/payment/sized/${size}` });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['content-length'], String(size));
+      assert.equal(r.body, Buffer.alloc(size, 'meshward-').toString('utf8'), `body of ${size} bytes`);
+    }
+    const head = await callMtls(proxy.inboundPort, pki, { client: order, method: 'HEAD', path: '/payment/sized/1000' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '1000');
+    assert.equal(head.body, '');
   });
 
   test('an allowed path is forwarded normalized', async () => {
