@@ -132,6 +132,15 @@ describe('inbound', () => {
     assert.equal(head.body, '');
   });
 
+  test('a chunked request body reaches the app whole', async () => {
+    const body = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => i) });
+    const r = await callMtls(proxy.inboundPort, pki, { client: order, method: 'POST', path: '/payment/chunked', body, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+    const seen = (await seenByApp(app.port)).at(-1)!;
+    assert.equal(seen.url, '/payment/chunked');
+    assert.equal(seen.body, body);
+  });
+
   test('an allowed path is forwarded normalized', async () => {
     const r = await callMtls(proxy.inboundPort, pki, { client: order, path: '/payment//a/./b/../c?x=1' });
     assert.equal(r.status, 200);
