@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Auditor, openPostgresSink, openSqliteSink, sha256Hex } from '../../src/audit/index.js';
 import { sample, tempDir } from './helpers.js';
+import { startTcpRelay, viaRelay } from '../helpers/tcp-relay.js';
 
 const PG_URL = process.env.MESHWARD_TEST_PG_URL;
 
@@ -110,4 +111,26 @@ test('PostgreSQL sink: an unreachable server fails with ERR_AUDIT_SINK_UNAVAILAB
     return true;
   });
   assert.equal(sha256Hex(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+});
+
+test('PostgreSQL sink: a connection reset while a write holds the client fails that write, never the process', async (t) => {
+  assert.ok(PG_URL, 'MESHWARD_TEST_PG_URL is not set: the PostgreSQL audit sink tests need it (e.g. postgres://postgres@127.0.0.1:5432/test)');
+  const schema = await pgSchema(t);
+  const target = new URL(PG_URL);
+  const relay = await startTcpRelay(target.hostname, Number(target.port || 5432));
+  t.after(() => relay.close());
+  const sink = await openPostgresSink(viaRelay(PG_URL, relay), { schema, stream: 'reset' });
+  const auditor = new Auditor({ sink });
+  t.after(() => auditor.close().catch(() => {}));
+  // Hold the table so the sink's write waits on the server, its client checked out.
+  const locker = new pg.Client({ connectionString: PG_URL });
+  await locker.connect();
+  t.after(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query(`LOCK TABLE ${schema}.meshward_audit IN ACCESS EXCLUSIVE MODE`);
+  const denial = auditor.recordDenial(sample({ decision: 'deny', requestId: 'during-reset' }));
+  await new Promise((r) => setTimeout(r, 300));
+  relay.reset();
+  await assert.rejects(denial, { code: 'ERR_AUDIT_WRITE_FAILED' });
+  await locker.query('ROLLBACK');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { openDatastore, openPostgresDatastore, StoreError } from '../../src/store/index.js';
 import { PgErrorMapper } from '../../src/store/postgres/pg-errors.js';
@@ -10,6 +10,7 @@ import { runDatastoreConformance } from './conformance.js';
 import { assertWholeOrAbsent, CRASH_BATCH, runAndKill, SHAPE_SQL, toShape } from './crash.js';
 import { newEntry } from './harness.js';
 import { adminQuery, pgHarness, PG_URL, PG_URL_MISSING } from './pg-harness.js';
+import { startTcpRelay, viaRelay } from '../helpers/tcp-relay.js';
 
 const isUnavailable = (secret?: string) => (err: unknown) => {
   assert.ok(err instanceof StoreError, String(err));
@@ -133,20 +134,9 @@ test('postgres: a write that hits a serialization failure or deadlock is retried
 test('postgres: a connection reset while a transaction holds the client is a store error, never an uncaught exception', { skip: !PG_URL }, async (t) => {
   // A relay the test can reset (RST) while a query runs inside a write transaction.
   const target = new URL(PG_URL!);
-  const sockets = new Set<Socket>();
-  const relay = createServer((client) => {
-    const upstream = netConnect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(upstream);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relay = await startTcpRelay(target.hostname, Number(target.port || 5432));
   t.after(() => relay.close());
-  const viaRelay = new URL(PG_URL!);
-  viaRelay.hostname = '127.0.0.1';
-  viaRelay.port = String((relay.address() as { port: number }).port);
-  const pool = new pg.Pool({ connectionString: viaRelay.toString(), max: 1 });
+  const pool = new pg.Pool({ connectionString: viaRelay(PG_URL!, relay), max: 1 });
   pool.on('error', () => {}); // idle clients: the store's own pool does the same
   t.after(() => pool.end().catch(() => {}));
   const runner = new PostgresRunner(pool, new PgErrorMapper('postgres://test', []));
@@ -156,6 +146,6 @@ test('postgres: a connection reset while a transaction holds the client is a sto
     return 'unreachable';
   });
   await new Promise((r) => setTimeout(r, 300));
-  for (const s of sockets) s.resetAndDestroy();
+  relay.reset();
   await assert.rejects(write, isUnavailable());
 });
