@@ -59,11 +59,10 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { Client } from 'undici';
 import { loadServerConfig } from '../src/server/config.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
-import { createInterface } from 'node:readline';
+import { startServer } from '../src/server/server.js';
+import { jsonLines } from '../test/agent/support/json-lines.js';
 import { cpus, loadavg } from 'node:os';
 import { LeanLoad, cpuMsOf, machineBusyMs, pinProcess, type LeanAnswer } from '../test/agent/support/lean-load.js';
 
@@ -120,18 +119,7 @@ const round = (n: number): number => Math.round(n * 1000) / 1000;
 const result: Record<string, unknown> = { bench: 'agent', node: process.version, loadavg_start: loadavg().map((l) => Math.round(l * 100) / 100) };
 
 /** A child process speaking JSON lines (bench-agent.ts). */
-function lines(child: ReturnType<typeof spawn>): () => Promise<string> {
-  const queue: string[] = [];
-  const waiting: Array<(l: string) => void> = [];
-  let closed = false;
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
-  rl.on('close', () => {
-    closed = true;
-    for (const w of waiting.splice(0)) w(JSON.stringify({ error: 'the child process exited' }));
-  });
-  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : closed ? Promise.resolve(JSON.stringify({ error: 'the child process exited' })) : new Promise((r) => waiting.push(r)));
-}
+const lines = (child: ReturnType<typeof spawn>): (() => Promise<string>) => jsonLines(child, 'the child process');
 
 /** GRPCJS=0: the rest of the run is skipped on purpose (quick lean-only runs). */
 class Skip extends Error {}

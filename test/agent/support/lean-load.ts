@@ -8,7 +8,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { jsonLines } from './json-lines.js';
 import { fileURLToPath } from 'node:url';
 
 const WORKER = fileURLToPath(new URL('./fetch-lean.ts', import.meta.url));
@@ -39,16 +39,7 @@ interface Worker {
 
 function startWorker(socketPath: string, clients: number): Worker {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, socketPath, String(clients)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const queue: string[] = [];
-  const waiting: Array<(l: string) => void> = [];
-  let closed = false;
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
-  rl.on('close', () => {
-    closed = true;
-    for (const w of waiting.splice(0)) w(JSON.stringify({ error: 'a load process exited' }));
-  });
-  const next = (): Promise<string> => (queue.length > 0 ? Promise.resolve(queue.shift()!) : closed ? Promise.resolve(JSON.stringify({ error: 'a load process exited' })) : new Promise((r) => waiting.push(r)));
+  const next = jsonLines(child, 'a load process');
   return { child, next };
 }
 
