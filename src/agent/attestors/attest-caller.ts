@@ -38,7 +38,11 @@ export function recordPeer(creds: PeerCredentials, proc: ProcReader): ConnectedP
   return peer;
 }
 
-/** The connection is gone: closes its process files (later checks on it fail). */
+/**
+ * The connection is gone: closes its process files. A later check of the
+ * same peer (none is expected once its connection closed) falls back to
+ * reading /proc by pid, with the start-time comparison.
+ */
 export function releasePeer(peer: ConnectedPeer): void {
   const handle = handles.get(peer);
   if (handle === undefined) return;
