@@ -97,3 +97,28 @@ test('outlier detection ejects after consecutive 5xx, for base × ejections, at 
   for (let i = 0; i < 5; i++) one.record('only', 500);
   assert.equal(one.isEjected('only'), true);
 });
+
+test('outlier detection: time back in service lowers the ejection multiplier, one per interval (Envoy)', () => {
+  let now = 0;
+  const d = new OutlierDetector(['a', 'b'], { clock: () => now, consecutive5xx: 1, baseEjectionMs: 1_000, maxEjectionMs: 100_000, maxEjectionPercent: 50, intervalMs: 10_000 });
+  const ejectFor = (): number => {
+    d.record('a', 503);
+    assert.equal(d.isEjected('a'), true);
+    let ms = 0;
+    while (d.isEjected('a')) {
+      now += 1_000;
+      ms += 1_000;
+    }
+    return ms;
+  };
+  assert.equal(ejectFor(), 1_000);
+  assert.equal(ejectFor(), 2_000, 'ejected again at once: the multiplier grows');
+  assert.equal(ejectFor(), 3_000);
+  now += 10_000; // one interval in service: 3 → 2
+  assert.equal(ejectFor(), 3_000);
+  now += 25_000; // two whole intervals: 3 → 1
+  assert.equal(ejectFor(), 2_000);
+  now += 60_000; // long healthy: back to the base
+  assert.equal(ejectFor(), 1_000);
+  assert.throws(() => new OutlierDetector(['x'], { intervalMs: 0 }), RangeError);
+});
