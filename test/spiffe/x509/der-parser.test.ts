@@ -63,7 +63,13 @@ test('oversized input is refused before parsing', () => {
 
 test('a tampered validity time is malformed', () => {
   const copy = Buffer.from(der);
-  const at = copy.indexOf(0x17); // first UTCTime tag
+  // the first UTCTime: tag 0x17, length 13, YYMMDDHHMMSS digits, 'Z' (a bare 0x17 may sit in the random serial)
+  const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+  let at = -1;
+  for (let i = 0; i + 14 < copy.length && at < 0; i++) {
+    if (copy[i] === 0x17 && copy[i + 1] === 0x0d && copy[i + 14] === 0x5a && [...copy.subarray(i + 2, i + 14)].every(isDigit)) at = i;
+  }
+  assert.ok(at >= 0, 'no UTCTime in the certificate');
   copy[at + 2 + 2] = 0x31; // month "1x" → e.g. 13+
   copy[at + 2 + 3] = 0x39;
   assertX509Code(() => ParsedCertificate.fromDer(copy), 'ERR_X509_SVID_MALFORMED');
