@@ -7,16 +7,14 @@
  *
  * It prints where it listens on stdout and nothing secret; logs go to stderr.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { MeshwardError } from '../errors.js';
-import { agentIdOf, hashJoinToken } from '../server/admin/join-tokens.js';
+import { agentIdOf, createLocalJoinToken } from '../server/admin/join-tokens.js';
 import { CONFIG_KEYS } from '../server/config-schema.js';
 import { datastoreLabel, loadServerConfig } from '../server/config.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ConfigError } from '../server/server-error.js';
 import { CheckFailedError } from './usage-error.js';
-import { epochSeconds } from '../duration.js';
 
 export function registerServerCommands(program: Command): void {
   const server = program.command('server').description('the control plane: CA, registration entries, agent and admin APIs');
@@ -65,11 +63,7 @@ export function registerServerCommands(program: Command): void {
 export async function firstRunBanner(running: RunningServer, options: { ttlSeconds?: number } = {}): Promise<string> {
   const { ctx } = running;
   const ttl = options.ttlSeconds ?? 600;
-  const now = epochSeconds(ctx.now());
-  const id = randomUUID();
-  const token = randomBytes(32).toString('base64url');
-  await ctx.store.createJoinToken({ id, tokenHash: hashJoinToken(token), expiresAt: now + ttl, aliasSpiffeId: null, createdAt: now });
-  await ctx.audit({ actor: 'local-admin-socket', action: 'join_token.create', target: agentIdOf(ctx.trustDomain.name, id), outcome: 'success', detail: { tokenId: id, ttlSeconds: ttl, via: 'server run --print-join-token' } });
+  const { token, id } = await createLocalJoinToken(ctx, ttl, 'server run --print-join-token');
   return (
     `\nadmin socket: ${running.adminSocket}\n` +
     `  e.g. meshward entry show --admin-socket ${running.adminSocket}\n` +

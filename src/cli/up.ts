@@ -17,7 +17,7 @@
  * call and the audit check; runs until SIGINT/SIGTERM, then stops every child
  * (process groups) and closes the agent and the server.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,14 +28,13 @@ import { startAgent, type RunningAgent } from '../agent/agent.js';
 import { AgentError } from '../agent/agent-error.js';
 import { loadAgentConfig } from '../agent/config.js';
 import { AGENT_SVID_FILE } from '../agent/data-dir.js';
-import { agentIdOf, hashJoinToken } from '../server/admin/join-tokens.js';
+import { createLocalJoinToken } from '../server/admin/join-tokens.js';
 import { datastoreLabel, loadServerConfig } from '../server/config.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { TrustDomain } from '../spiffe/trust-domain.js';
 import { Supervisor, type RunningChild } from './up/children.js';
 import { PortPicker } from './up/ports.js';
 import { CheckFailedError, UsageError } from './usage-error.js';
-import { epochSeconds } from '../duration.js';
 
 export const SERVICES = ['auth', 'order', 'payment', 'compromised'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -381,13 +380,7 @@ class StopRequested extends Error {}
 
 /** A one-time join token (10 minutes), created as `POST /v1/join-tokens` does: only its hash is stored. */
 async function createJoinToken(running: RunningServer): Promise<string> {
-  const { ctx } = running;
-  const now = epochSeconds(ctx.now());
-  const id = randomUUID();
-  const token = randomBytes(32).toString('base64url');
-  await ctx.store.createJoinToken({ id, tokenHash: hashJoinToken(token), expiresAt: now + 600, aliasSpiffeId: null, createdAt: now });
-  await ctx.audit({ actor: 'local-admin-socket', action: 'join_token.create', target: agentIdOf(ctx.trustDomain.name, id), outcome: 'success', detail: { tokenId: id, ttlSeconds: 600, via: 'meshward up' } });
-  return token;
+  return (await createLocalJoinToken(running.ctx, 600, 'meshward up')).token;
 }
 
 async function registerEntries(adminSocket: string, entries: ReadonlyArray<{ spiffeId: string; parentId: string; selectors: ReadonlyArray<{ type: string; value: string }> }>): Promise<void> {

@@ -10,6 +10,7 @@ import { CertificateAuthority } from '../../src/ca/index.js';
 import { Bundle } from '../../src/spiffe/bundle.js';
 import { JwtSvid } from '../../src/spiffe/jwt/index.js';
 import { verifyX509Svid } from '../../src/spiffe/x509/verify.js';
+import { newJoinTokenSecret } from '../../src/server/admin/join-tokens.js';
 import { X509Svid } from '../../src/spiffe/x509/x509-svid.js';
 import {
   adminCall,
@@ -30,6 +31,8 @@ const pkcs8 = (k: ReturnType<typeof newKey>): string => k.privateKey.export({ ty
 test('attestation: a join token and a CSR give an agent SVID; the token works once', async (t) => {
   const server = await startTestServer(t);
   const { token, id } = await joinToken(server);
+  // hex, so never read as a flag: `--join-token -…` would be (base64url starts with '-' once in 64)
+  assert.match(token, /^[0-9a-f]{64}$/);
   const anon = anonymousDispatcher(server.ctx.ca.bundle());
   t.after(() => anon.close());
   const key = newKey();
@@ -393,4 +396,8 @@ test('the server refuses TLS 1.2 and does not resume sessions', async (t) => {
     });
     assert.equal(reused, false);
   }
+});
+
+test('join token secrets are 64 hex characters, never starting with "-"', () => {
+  for (let i = 0; i < 2000; i++) assert.match(newJoinTokenSecret(), /^[0-9a-f]{64}$/);
 });

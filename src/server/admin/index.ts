@@ -20,7 +20,7 @@ import { prepareScope } from './route.js';
 
 export { AdminError, type AdminErrorCode } from './admin-error.js';
 export { ADMIN_SOCKET_ACTOR } from './authorize.js';
-export { agentIdOf, hashJoinToken, serverIdOf } from './join-tokens.js';
+export { agentIdOf, hashJoinToken, newJoinTokenSecret, serverIdOf } from './join-tokens.js';
 
 export async function adminRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   await app.register(async (scope) => {

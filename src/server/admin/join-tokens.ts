@@ -1,5 +1,5 @@
 /**
- * Join tokens: 32 random bytes (base64url) shown once; only their SHA-256 is
+ * Join tokens: 32 random bytes (hex) shown once; only their SHA-256 is
  * stored. With `aliasSpiffeId`, the node-alias entry the attested agent joins
  * is created too (parent `spiffe://TD/meshward/server`, selector `join_token:<id>`).
  */
@@ -18,6 +18,26 @@ export const serverIdOf = (trustDomain: string): string => `spiffe://${trustDoma
 export const agentIdOf = (trustDomain: string, tokenId: string): string => `spiffe://${trustDomain}/meshward/agent/join_token/${tokenId}`;
 export const hashJoinToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
+/**
+ * A new join token's secret: 32 random bytes as hex. Not base64url: one
+ * token in 64 would start with '-', and `--join-token -…` reads as a flag.
+ */
+export const newJoinTokenSecret = (): string => randomBytes(32).toString('hex');
+
+/**
+ * A one-time join token made in process by the local operator's command
+ * (`server run --print-join-token`, `up`), stored and audited as
+ * `POST /v1/join-tokens` does (only its SHA-256 is kept).
+ */
+export async function createLocalJoinToken(ctx: ServerContext, ttlSeconds: number, via: string): Promise<{ token: string; id: string }> {
+  const now = epochSeconds(ctx.now());
+  const id = randomUUID();
+  const token = newJoinTokenSecret();
+  await ctx.store.createJoinToken({ id, tokenHash: hashJoinToken(token), expiresAt: now + ttlSeconds, aliasSpiffeId: null, createdAt: now });
+  await ctx.audit({ actor: 'local-admin-socket', action: 'join_token.create', target: agentIdOf(ctx.trustDomain.name, id), outcome: 'success', detail: { tokenId: id, ttlSeconds, via } });
+  return { token, id };
+}
+
 export function joinTokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const td = ctx.trustDomain;
   addRoute(app, ctx, {
@@ -30,7 +50,7 @@ export function joinTokenRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const alias = body.aliasSpiffeId === undefined ? null : f.workloadId(body.aliasSpiffeId, 'aliasSpiffeId', td).toString();
       const now = epochSeconds(ctx.now());
       const id = randomUUID();
-      const token = randomBytes(32).toString('base64url');
+      const token = newJoinTokenSecret();
       const agentSpiffeId = agentIdOf(td.name, id);
       note.target = agentSpiffeId;
       note.detail = { tokenId: id, ttlSeconds: ttl, ...(alias === null ? {} : { aliasSpiffeId: alias }) };
