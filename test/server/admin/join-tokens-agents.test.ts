@@ -13,7 +13,7 @@ test('a join token is shown once; only its SHA-256 is in the database', async (t
   const res = await a.call({ method: 'POST', url: '/v1/join-tokens', payload: { ttlSeconds: 120 } });
   assert.equal(res.statusCode, 200, res.body);
   const { token, id, agentSpiffeId, expiresAt } = res.json();
-  assert.match(token, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
+  assert.match(token, /^[0-9a-f]{64}$/, '32 random bytes, hex (never read as a flag)');
   assert.match(id, UUID);
   assert.equal(agentSpiffeId, `spiffe://${TD}/meshward/agent/join_token/${id}`);
   assert.ok(Math.abs(expiresAt - (Math.floor(Date.now() / 1000) + 120)) <= 2);
