@@ -5,8 +5,9 @@
  * rename), so a kill -9 leaves the old or the new file, never half of one.
  * Workload keys are never written here: they live in memory only.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { AgentError } from './agent-error.js';
 
 export const AGENT_SVID_FILE = 'agent-svid.pem';
@@ -36,17 +37,7 @@ export class DataDir {
 
   /** Atomically replaces `name` with `content` (mode 0600). */
   write(name: string, content: string): void {
-    const file = join(this.path, name);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, file);
+    writeFileAtomic(join(this.path, name), content, { replace: true });
   }
 
   /** Writes several files, each atomically; the key first so a crash never leaves a chain without its key. */

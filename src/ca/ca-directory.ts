@@ -23,9 +23,10 @@
  * then removes the files of dropped authorities, so a crash leaves at worst
  * an unreferenced file, never a reference to a missing one.
  */
-import { closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { CaError } from './ca-error.js';
 import { CertificateAuthority, type CaState } from './certificate-authority.js';
 import { kPrivateKey } from './internal.js';
@@ -216,28 +217,6 @@ function pkcs8Pem(key: KeyObject): string {
 
 function writeIfMissing(path: string, data: () => string): void {
   if (!exists(path)) writeFileAtomic(path, data(), { replace: false });
-}
-
-/**
- * Writes through a temp file opened 0600 from the start (`wx`: never an
- * existing file), fsync, then rename (or, when nothing may be replaced, a
- * hard link, which fails if the target exists).
- */
-function writeFileAtomic(path: string, data: string, opts: { replace: boolean }): void {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    if (opts.replace) renameSync(tmp, path);
-    else linkSync(tmp, path);
-  } finally {
-    if (!opts.replace || exists(tmp)) tryUnlink(tmp);
-  }
 }
 
 function ensureDirectory(dir: string): boolean {
