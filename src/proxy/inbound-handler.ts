@@ -50,7 +50,9 @@ export class Exchange {
   readonly req: InboundRequest;
   readonly res: InboundResponse;
   readonly peer: string | null;
+  /** `ip:port` of the client. */
   readonly source: string;
+  readonly sourceIp: string;
   readonly requestId: string;
   readonly trace: TraceContext;
   readonly method: string;
@@ -80,7 +82,8 @@ export class Exchange {
     const h2 = (req as Http2ServerRequest).stream !== undefined;
     const socket = h2 ? (req as Http2ServerRequest).stream.session?.socket : (req as IncomingMessage).socket;
     this.peer = peerOfSocket(socket);
-    this.source = `${socket?.remoteAddress ?? 'unknown'}:${socket?.remotePort ?? 0}`;
+    this.sourceIp = socket?.remoteAddress ?? 'unknown';
+    this.source = `${this.sourceIp}:${socket?.remotePort ?? 0}`;
     const headers = req.headers;
     this.requestId = resolveRequestId(headers['x-request-id']).id;
     this.trace = continueTrace(headers.traceparent, headers.tracestate);
@@ -192,7 +195,7 @@ const authorize = (ctx: InboundContext): Filter => (next) => (ex) => {
     ...(ex.host === undefined ? {} : { host: ex.host }),
     port: ctx.port,
     headers: headersOf(ex.req),
-    sourceIp: ex.source.slice(0, ex.source.lastIndexOf(':')),
+    sourceIp: ex.sourceIp,
     jwtClaims: ex.jwtClaims,
     requestPrincipal: ex.requestPrincipal,
   };
@@ -225,7 +228,7 @@ const rateLimit = (ctx: InboundContext): Filter => (next) => (ex) => {
   const r = ex.route!;
   const limiter = r.limiter;
   if (limiter === null) return next(ex);
-  const key = rateLimitKey(ex.peer ?? `anonymous:${ex.source.slice(0, ex.source.lastIndexOf(':'))}`, r.name);
+  const key = rateLimitKey(ex.peer ?? `anonymous:${ex.sourceIp}`, r.name);
   const onResult = (result: RateLimitResult) => {
     if (result.allowed) return next(ex);
     if (result.degraded === true) return guardDeny(ctx, ex, rateLimitError(result));

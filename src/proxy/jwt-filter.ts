@@ -95,7 +95,7 @@ export function jwtAuthentication(options: JwtFilterOptions): (ctx: InboundConte
     };
 
     return (next) => (ex) => {
-      const ip = ex.source.slice(0, ex.source.lastIndexOf(':'));
+      const ip = ex.sourceIp;
       // A connection opened before the lockout may still carry requests.
       const status = lockout.check(ip);
       if (status.locked) {
