@@ -132,6 +132,14 @@ describe('inbound', () => {
     assert.equal(head.body, '');
   });
 
+  test('an app answer shorter than its content-length is a 502, never a truncated 200', async () => {
+    const r = await callMtls(proxy.inboundPort, pki, { client: order, path: '/payment/short' });
+    assert.equal(r.status, 502);
+    assert.doesNotMatch(r.body, /short/);
+    // the proxy and its pool still serve the next request
+    assert.equal((await callMtls(proxy.inboundPort, pki, { client: order, path: '/payment/sized/3' })).status, 200);
+  });
+
   test('a chunked request body reaches the app whole', async () => {
     const body = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => i) });
     const r = await callMtls(proxy.inboundPort, pki, { client: order, method: 'POST', path: '/payment/chunked', body, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' } });
