@@ -173,7 +173,7 @@ export function authenticateJwtSvid(req: AnyRequest, options: JwtSvidAuthOptions
   const token = match[1]!;
   let svid: JwtSvid;
   try {
-    svid = JwtSvid.parseAndValidate(token, bundles, options.audience, options.leeway !== undefined || options.requireKeyId === true ? { leeway: options.leeway, requireKeyId: options.requireKeyId } : undefined);
+    svid = JwtSvid.parseAndValidate(token, bundles, options.audience, { leeway: options.leeway, requireKeyId: options.requireKeyId });
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) throw err;
     throw new HttpAuthError('ERR_WORKLOAD_JWT_INVALID', 401, `JWT-SVID is not valid: ${(err as Error).message}`, { cause: err });
